@@ -1,0 +1,227 @@
+"""The `moai-deploy` command line. Exit codes: 0 ok, 1 release failed or rolled back,
+2 bad input, 3 locked/conflict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from moai_deploy import __version__
+from moai_deploy.cli import output
+from moai_deploy.cli.output import console, err_console, print_json
+from moai_deploy.errors import EXIT_BAD_INPUT, MoaiError
+from moai_deploy.pipeline import operations
+from moai_deploy.pipeline.project import Project
+from moai_deploy.pipeline.status import environment_status
+from moai_deploy.rollout.reporter import Reporter
+from moai_deploy.spec.loader import SPEC_FILE_NAME
+from moai_deploy.spec.schema import spec_json_schema
+
+app = typer.Typer(
+    name="moai-deploy",
+    help="Gated, progressive, traceable releases of Python web services from one spec.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", dir_okay=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+EnvArgument = Annotated[str, typer.Argument(help="Environment name from the spec.")]
+DEFAULT_SPEC = Path(SPEC_FILE_NAME)
+
+
+@contextmanager
+def _project(spec: Path) -> Iterator[Project]:
+    project = Project.open(spec)
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+def _reporter(as_json: bool) -> Reporter:
+    return output.JsonReporter() if as_json else output.RichReporter()
+
+
+@app.command()
+def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
+    """Check the spec file; every problem is listed with its line and a fix."""
+    project = Project.open(spec)
+    envs = ", ".join(project.loaded.spec.environments)
+    console.print(f"[green]✓[/] {spec} is valid: service {project.service}, environments {envs}")
+
+
+@app.command()
+def config(
+    environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False
+) -> None:
+    """Show the merged settings of one environment (secrets masked)."""
+    project = Project.open(spec)
+    merged = project.environment(environment).to_dict(masked=True)
+    merged["service"] = project.loaded.spec.service.model_dump(mode="json")
+    if as_json:
+        print_json(merged)
+    else:
+        console.print_json(json.dumps(merged, default=str))
+
+
+@app.command()
+def schema() -> None:
+    """Print the spec's JSON Schema (for editor completion)."""
+    print_json(spec_json_schema())
+
+
+@app.command()
+def deploy(
+    environment: EnvArgument,
+    version: Annotated[
+        str | None, typer.Option(help="Version label (default: short commit sha).")
+    ] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """Release the current commit to ENVIRONMENT (blue-green, zero downtime)."""
+    with _project(spec) as project:
+        if not as_json:
+            console.print(f"[bold]deploy[/] {project.service} -> {environment}")
+        release = operations.deploy(project, environment, version, _reporter(as_json))
+        _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
+
+
+@app.command()
+def rollback(
+    environment: EnvArgument,
+    to: Annotated[str | None, typer.Option("--to", help="Version to return to.")] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """Switch ENVIRONMENT back to the previous (or --to) succeeded release."""
+    with _project(spec) as project:
+        if not as_json:
+            console.print(f"[bold]rollback[/] {project.service} {environment}")
+        release = operations.rollback(project, environment, to, _reporter(as_json))
+        _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live again")
+
+
+def _done(data: dict[str, object], as_json: bool, message: str) -> None:
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"[green]✓[/] {message}")
+
+
+@app.command()
+def status(
+    environment: Annotated[
+        str | None, typer.Argument(help="One environment (default: all).")
+    ] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """What runs where: live release, instances (pid, port, version, ready), weights."""
+    with _project(spec) as project:
+        names = [environment] if environment else list(project.loaded.spec.environments)
+        for name in names:
+            project.environment(name)
+        statuses = [environment_status(project, name) for name in names]
+        if as_json:
+            print_json([s.to_dict() for s in statuses])
+            return
+        for item in statuses:
+            console.print(output.status_table(item))
+
+
+@app.command()
+def history(
+    environment: Annotated[
+        str | None, typer.Argument(help="One environment (default: all).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many releases.")] = 20,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """Releases, newest first."""
+    with _project(spec) as project:
+        if environment:
+            project.environment(environment)
+        releases = project.ledger.list_releases(project.service, environment, limit)
+        if as_json:
+            print_json([r.to_dict() for r in releases])
+        else:
+            console.print(output.releases_table(releases, f"releases of {project.service}"))
+
+
+@app.command()
+def down(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
+    """Stop every instance of ENVIRONMENT and remove its route."""
+    with _project(spec) as project:
+        stopped = operations.down(project, environment)
+        console.print(f"[green]✓[/] {environment}: stopped {stopped} instance(s)")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing spec.")] = False,
+) -> None:
+    """Write a commented moai-deploy.yaml for the project (detects the ASGI/WSGI app)."""
+    from moai_deploy.cli.init import write_spec
+
+    path, detected = write_spec(directory, force=force)
+    console.print(f"[green]✓[/] wrote {path} ({detected})")
+
+
+@app.command()
+def demo(
+    example: Annotated[Path | None, typer.Option(help="Example service folder.")] = None,
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 20.0,
+) -> None:
+    """Deploy v1, switch to v2 blue-green under load, roll back, and count every request."""
+    from moai_deploy.cli.demo import run_demo
+
+    raise typer.Exit(run_demo(example, duration))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"moai-deploy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """moai-deploy: one spec, gated progressive releases, a ledger of everything."""
+
+
+def run() -> None:
+    """Console-script entry point: map errors to exit codes, no tracebacks for users."""
+    try:
+        code = app(standalone_mode=False)
+    except MoaiError as exc:
+        err_console.print("[red]error:[/]", end=" ")
+        err_console.print(str(exc), highlight=False, markup=False)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

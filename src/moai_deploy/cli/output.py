@@ -1,0 +1,119 @@
+"""How the CLI shows things: rich for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.pipeline.status import EnvironmentStatus
+
+console = Console()
+err_console = Console(stderr=True)
+
+_STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "rolled_back": "yellow",
+    "aborted": "red",
+    "in_progress": "cyan",
+    "pending": "cyan",
+}
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+class RichReporter:
+    """Prints each rollout step as it starts and ends, with its duration."""
+
+    def __init__(self, out: Console | None = None) -> None:
+        self.out = out or console
+        self._started: dict[str, float] = {}
+
+    def step_started(self, kind: str, description: str) -> None:
+        self._started[kind] = time.monotonic()
+        self.out.print(f"  [cyan]…[/] {kind:<11} {description}")
+
+    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
+        took = time.monotonic() - self._started.pop(kind, time.monotonic())
+        mark = "[green]✓[/]" if outcome == "succeeded" else "[red]✗[/]"
+        self.out.print(f"  {mark} {kind:<11} {detail} [dim]({took:.1f}s)[/]", highlight=False)
+
+    def event(self, name: str, **fields: Any) -> None:
+        if name == "warning":
+            self.out.print(f"  [yellow]warning:[/] {fields.get('message', '')}")
+        elif name == "scale_down_wait":
+            self.out.print(
+                f"  [dim]  old colour stays up {fields['seconds']:g}s for instant rollback[/]"
+            )
+        elif name in ("cleanup_failed", "restore_failed"):
+            self.out.print(f"  [red]{name.replace('_', ' ')}:[/] {fields.get('detail', '')}")
+
+
+class JsonReporter:
+    """One JSON object per line on stdout, for CI."""
+
+    def _emit(self, **data: Any) -> None:
+        data["at"] = time.time()
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        sys.stdout.flush()
+
+    def step_started(self, kind: str, description: str) -> None:
+        self._emit(event="step_started", step=kind, description=description)
+
+    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
+        self._emit(event="step_finished", step=kind, outcome=outcome, detail=detail)
+
+    def event(self, name: str, **fields: Any) -> None:
+        self._emit(event=name, **fields)
+
+
+def releases_table(releases: list[ReleaseRecord], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "env", "version", "status", "commit", "by", "started", "finished", "note"):
+        table.add_column(column)
+    for r in releases:
+        style = _STATUS_STYLE.get(r.status, "")
+        note = f"rollback of #{r.rollback_of}" if r.rollback_of else (r.message or "")
+        table.add_row(
+            str(r.id),
+            r.environment,
+            r.version,
+            f"[{style}]{r.status}[/]",
+            (r.commit_sha or "")[:7],
+            r.deployed_by,
+            _time(r.started_at),
+            _time(r.finished_at),
+            note.splitlines()[0][:60] if note else "",
+        )
+    return table
+
+
+def _time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def status_table(status: EnvironmentStatus) -> Table:
+    live = status.live
+    head = f"{status.environment}  {status.url}  live: "
+    head += f"{live.version} (release #{live.id})" if live else "nothing"
+    if status.weights:
+        head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status.weights.items())
+    table = Table(title=head, title_justify="left")
+    for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
+        table.add_column(column)
+    for view in status.instances:
+        s = view.status
+        ready = "[green]yes[/]" if view.ready else "[red]no[/]"
+        state = s.state.value if s.state.value != "crashed" else "[red]crashed[/]"
+        table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
+    for release in status.unfinished:
+        table.caption = f"unfinished: release #{release.id} {release.version} ({release.status})"
+    return table

@@ -1,0 +1,60 @@
+"""Where moai-deploy keeps its state for one project (the state folder)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR_NAME = ".moai-deploy"
+
+
+def default_cache_dir() -> Path:
+    """User-level cache shared across projects (content-addressed, so sharing is safe)."""
+    if env := os.environ.get("MOAI_DEPLOY_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "moai-deploy"
+
+
+@dataclass(frozen=True)
+class StateLayout:
+    """The folders under a project's state folder; each owner creates what it uses."""
+
+    root: Path
+
+    @classmethod
+    def for_project(cls, project_dir: Path) -> StateLayout:
+        if env := os.environ.get("MOAI_DEPLOY_STATE"):
+            return cls(Path(env).resolve())
+        return cls((project_dir / STATE_DIR_NAME).resolve())
+
+    @property
+    def ledger_db(self) -> Path:
+        return self.root / "ledger.sqlite3"
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def traefik(self) -> Path:
+        return self.root / "traefik"
+
+    @property
+    def supervisor(self) -> Path:
+        return self.root / "supervisor"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        gitignore = self.root / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")

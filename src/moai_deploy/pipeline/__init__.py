@@ -1,0 +1,1 @@
+"""The operations a user runs (deploy, rollback, status, down), wired to real providers."""

@@ -1,0 +1,87 @@
+"""A project: its spec, its state folder and the providers that act on it.
+
+This is the one place that picks implementations (SQLite/PostgreSQL ledger, supervisord
+runtime, Traefik router); everything below it only sees protocols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from moai_deploy.ledger.store import Ledger, ledger_url
+from moai_deploy.paths import StateLayout, default_cache_dir
+from moai_deploy.rollout.context import RolloutContext
+from moai_deploy.rollout.reporter import NullReporter, Reporter
+from moai_deploy.runtime.local import SupervisorRuntime
+from moai_deploy.spec.loader import LoadedSpec, load_spec
+from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
+from moai_deploy.spec.secrets import SecretResolver
+from moai_deploy.traffic.traefik.process import TraefikProcess
+from moai_deploy.traffic.traefik.router import TraefikRouter
+
+
+@dataclass
+class Project:
+    """Lazily opens what a command needs, so bad input fails before any state is touched."""
+
+    loaded: LoadedSpec
+    layout: StateLayout
+
+    @classmethod
+    def open(cls, spec_path: Path) -> Project:
+        loaded = load_spec(spec_path)
+        return cls(loaded, StateLayout.for_project(loaded.project_dir))
+
+    @property
+    def service(self) -> str:
+        return self.loaded.spec.service.name
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        return resolve_environment(self.loaded.spec, name)
+
+    def secrets(self) -> SecretResolver:
+        return SecretResolver(self.loaded.project_dir / self.loaded.spec.secrets_file)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        self.layout.ensure()
+        return Ledger.open(ledger_url(self.layout.ledger_db))
+
+    @cached_property
+    def runtime(self) -> SupervisorRuntime:
+        self.layout.ensure()
+        return SupervisorRuntime(self.layout.supervisor)
+
+    @cached_property
+    def traefik(self) -> TraefikProcess:
+        spec = self.loaded.spec
+        entrypoints = {name: spec.port_of(name) for name in spec.environments}
+        return TraefikProcess(self.layout.traefik, entrypoints, host=spec.traffic.host)
+
+    @cached_property
+    def router(self) -> TraefikRouter:
+        return TraefikRouter(self.traefik)
+
+    def route(self, environment: str) -> str:
+        return f"{self.service}-{environment}"
+
+    def rollout_context(
+        self, config: EnvironmentConfig, secrets: SecretResolver, reporter: Reporter | None = None
+    ) -> RolloutContext:
+        return RolloutContext(
+            loaded=self.loaded,
+            config=config,
+            layout=self.layout,
+            ledger=self.ledger,
+            runtime=self.runtime,
+            router=self.router,
+            secrets=secrets,
+            reporter=reporter or NullReporter(),
+            cache_dir=default_cache_dir(),
+        )
+
+    def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()

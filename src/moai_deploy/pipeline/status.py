@@ -1,0 +1,70 @@
+"""What is running where, read live from the runtime, the router and the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.health import is_ready
+from moai_deploy.runtime.base import InstanceState, InstanceStatus
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    status: InstanceStatus
+    ready: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.status
+        return {
+            "name": s.name,
+            "version": s.version,
+            "group": s.group,
+            "pid": s.pid,
+            "port": s.port,
+            "state": s.state.value,
+            "ready": self.ready,
+            "detail": s.detail,
+            "log_file": str(s.log_file),
+        }
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    environment: str
+    url: str
+    live: ReleaseRecord | None
+    unfinished: list[ReleaseRecord]
+    instances: list[InstanceView]
+    weights: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "url": self.url,
+            "live": self.live.to_dict() if self.live else None,
+            "unfinished": [r.to_dict() for r in self.unfinished],
+            "instances": [i.to_dict() for i in self.instances],
+            "weights": self.weights,
+        }
+
+
+def environment_status(project: Project, environment: str) -> EnvironmentStatus:
+    """Live view of one environment (probes each running instance's readiness)."""
+    ready_path = project.loaded.spec.service.ready_path
+    views = [
+        InstanceView(i, i.state is InstanceState.RUNNING and is_ready(i.url, ready_path))
+        for i in project.runtime.list(project.service, environment)
+    ]
+    routing = project.router.current(project.route(environment))
+    host = project.loaded.spec.traffic.host
+    return EnvironmentStatus(
+        environment=environment,
+        url=f"http://{host}:{project.loaded.spec.port_of(environment)}",
+        live=project.ledger.live_release(project.service, environment),
+        unfinished=project.ledger.in_progress(project.service, environment),
+        instances=views,
+        weights=routing.weights() if routing else {},
+    )

@@ -1,0 +1,1 @@
+"""Rollouts: strategies plan the steps (pure), the executor applies them through protocols."""

@@ -1,0 +1,78 @@
+"""Readiness waiting and smoke tests against instances, directly (not through the router)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from moai_deploy.runtime.base import InstanceState, InstanceStatus
+
+
+@dataclass(frozen=True)
+class HealthFailure:
+    """Why an instance is not healthy."""
+
+    instance: str
+    reason: str
+
+
+def _probe(client: httpx.Client, url: str) -> str | None:
+    """None when `url` answers 2xx, else why not."""
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if 200 <= response.status_code < 300:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+def wait_ready(
+    list_instances: Callable[[], Sequence[InstanceStatus]],
+    ready_path: str,
+    timeout: float,
+    interval: float = 0.1,
+) -> list[HealthFailure]:
+    """Poll until every instance answers 2xx on `ready_path`; fail fast on a crash."""
+    deadline = time.monotonic() + timeout
+    pending: dict[str, str] = {}
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            instances = list_instances()
+            crashed = [i for i in instances if i.state is InstanceState.CRASHED]
+            if crashed:
+                return [HealthFailure(i.name, f"crashed: {i.detail}") for i in crashed]
+            pending = {}
+            for inst in instances:
+                reason = _probe(client, inst.url + ready_path)
+                if reason is not None:
+                    pending[inst.name] = reason
+            if not pending:
+                return []
+            if time.monotonic() >= deadline:
+                return [
+                    HealthFailure(name, f"not ready after {timeout:g}s ({reason})")
+                    for name, reason in pending.items()
+                ]
+            time.sleep(interval)
+
+
+def smoke_test(instances: Sequence[InstanceStatus], paths: Sequence[str]) -> list[HealthFailure]:
+    """Every path must answer 2xx on every instance."""
+    failures = []
+    with httpx.Client(timeout=5.0) as client:
+        for inst in instances:
+            for path in paths:
+                reason = _probe(client, inst.url + path)
+                if reason is not None:
+                    failures.append(HealthFailure(inst.name, f"GET {path}: {reason}"))
+    return failures
+
+
+def is_ready(url: str, ready_path: str, timeout: float = 1.0) -> bool:
+    """One quick readiness probe (status display)."""
+    with httpx.Client(timeout=timeout) as client:
+        return _probe(client, url + ready_path) is None

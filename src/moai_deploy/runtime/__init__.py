@@ -1,0 +1,1 @@
+"""Where instances run. `base` holds the protocol; one folder per implementation."""

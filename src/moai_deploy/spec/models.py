@@ -1,0 +1,181 @@
+"""The spec (`moai-deploy.yaml`) as pydantic models: one class per section.
+
+These models are both the validation and the documentation: field descriptions feed the
+JSON Schema (`moai-deploy schema`) and the README's spec reference.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from moai_deploy.spec._types import (
+    DnsName,
+    EnvVarName,
+    Port,
+    Seconds,
+    UrlPath,
+)
+
+# Health-check timeouts the seed gives per environment (seconds).
+DEFAULT_HEALTH_TIMEOUTS = {"development": 60.0, "staging": 300.0, "production": 600.0}
+FALLBACK_HEALTH_TIMEOUT = 300.0
+FIRST_DEFAULT_PORT = 8080
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceSpec(_Section):
+    """What the service is and how to run one instance of it."""
+
+    name: DnsName = Field(description="Service name: lowercase letters, digits and '-'.")
+    command: tuple[str, ...] = Field(
+        description=(
+            "How to start one instance, as an argv list or a string split like a shell would "
+            "(but never run by a shell). '{port}' is replaced by the instance's port."
+        ),
+    )
+    port_env: EnvVarName = Field(
+        default="PORT", description="Environment variable that receives the instance's port."
+    )
+    health_path: UrlPath = Field(default="/health", description="Liveness endpoint.")
+    ready_path: UrlPath = Field(default="/ready", description="Readiness endpoint (2xx = ready).")
+    metrics_path: UrlPath = Field(default="/metrics", description="Prometheus metrics endpoint.")
+    stop_timeout: Seconds = Field(
+        default=30.0, description="Grace period between SIGTERM and SIGKILL when stopping."
+    )
+    python: str | None = Field(
+        default=None,
+        description=(
+            "Interpreter to run the service with. When unset, each release gets an environment "
+            "built from its own pyproject.toml / requirements.txt (shared across releases with "
+            "the same dependencies)."
+        ),
+    )
+    workdir: str = Field(
+        default=".", description="Folder inside the project the command runs in (relative)."
+    )
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split_command(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return tuple(shlex.split(value))
+            except ValueError as exc:
+                raise ValueError(f"cannot split command: {exc}") from exc
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _non_empty_command(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or not value[0].strip():
+            raise ValueError("command is empty; give the program to run, e.g. 'python -m app'")
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _relative_workdir(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("workdir must be a relative path inside the project, without '..'")
+        return value
+
+
+class BlueGreenStrategy(_Section):
+    """Start the idle colour, smoke-test it, switch all traffic, keep the old colour a while."""
+
+    type: Literal["blue_green"] = "blue_green"
+    scale_down_delay: Seconds = Field(
+        default=30.0, description="How long the old colour keeps running after the switch."
+    )
+    smoke_paths: tuple[UrlPath, ...] = Field(
+        default=(),
+        description="Paths that must answer 2xx on every new instance before the switch.",
+    )
+    verify_timeout: Seconds = Field(
+        default=10.0, description="How long the router may take to confirm a switch."
+    )
+
+
+Strategy = Annotated[BlueGreenStrategy, Field(discriminator="type")]
+
+
+class EnvironmentOverlay(_Section):
+    """Settings of one environment; anything unset comes from `defaults`."""
+
+    replicas: Annotated[int, Field(ge=1, le=64)] | None = Field(
+        default=None, description="Instances to run."
+    )
+    port: Port | None = Field(
+        default=None, description="Port Traefik listens on for this environment."
+    )
+    env: dict[EnvVarName, str] | None = Field(
+        default=None,
+        description="Environment variables; values may reference secrets as ${secret:NAME}.",
+    )
+    strategy: Strategy | None = None
+    health_check_timeout: Seconds | None = Field(
+        default=None,
+        description="How long new instances may take to become ready (default 60/300/600 s "
+        "for development/staging/production).",
+    )
+
+
+class ReleasesSpec(_Section):
+    """How release snapshots are kept."""
+
+    keep: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=5, description="Release snapshots kept per environment; older ones are pruned."
+    )
+
+
+class TrafficSpec(_Section):
+    """Where the router listens."""
+
+    host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104
+        default="127.0.0.1", description="Address Traefik's entrypoints bind to."
+    )
+
+
+class Spec(_Section):
+    """A whole `moai-deploy.yaml`."""
+
+    spec_version: Literal[1] = Field(default=1, description="Format version of this file.")
+    service: ServiceSpec
+    defaults: EnvironmentOverlay = Field(default_factory=EnvironmentOverlay)
+    environments: dict[DnsName, EnvironmentOverlay] = Field(
+        min_length=1, description="Environments by name, each an overlay on `defaults`."
+    )
+    releases: ReleasesSpec = Field(default_factory=ReleasesSpec)
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    secrets_file: str = Field(
+        default=".secrets.env",
+        description="KEY=value file (kept out of git) that ${secret:NAME} references read from, "
+        "after the process environment.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Spec:
+        seen: dict[int, str] = {}
+        for name in self.environments:
+            port = self.port_of(name)
+            if port in seen:
+                raise ValueError(
+                    f"environments {seen[port]!r} and {name!r} both use port {port}; "
+                    "give each environment its own `port`"
+                )
+            seen[port] = name
+        return self
+
+    def port_of(self, environment: str) -> int:
+        overlay = self.environments[environment]
+        if overlay.port is not None:
+            return overlay.port
+        if self.defaults.port is not None and len(self.environments) == 1:
+            return self.defaults.port
+        base = self.defaults.port or FIRST_DEFAULT_PORT
+        return base + list(self.environments).index(environment)

@@ -1,0 +1,1 @@
+"""How traffic reaches instances. `base` holds the protocol; one folder per router."""
