@@ -1,0 +1,176 @@
+"""TrafficRouter on Traefik's file provider: one dynamic file per route, confirmed via the API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from moai_deploy.traffic.base import Routing, TrafficError
+from moai_deploy.traffic.traefik.config import (
+    build_dynamic_config,
+    check_name,
+    check_routing,
+    render,
+    routing_from_dynamic,
+)
+from moai_deploy.traffic.traefik.process import TraefikProcess
+
+_POLL_INTERVAL = 0.02
+# Traefik swaps the API's handler and each entrypoint's handler one after the other, so the
+# API can show a new configuration a moment before the service entrypoint serves it.
+_SWITCH_SETTLE = 0.05
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    # The ".tmp" suffix matters: Traefik loads every *.yml/*.yaml/*.toml, dotfiles included.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def _get(client: httpx.Client, path: str) -> dict[str, Any] | None:
+    """GET a Traefik API object; None when Traefik does not know it (404)."""
+    response = client.get(path)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def _router_diffs(client: httpx.Client, routing: Routing) -> list[str]:
+    router = _get(client, f"/api/http/routers/{routing.route}@file")
+    if router is None:
+        return [f"router {routing.route!r} not loaded"]
+    diffs = []
+    if router.get("status") != "enabled":
+        diffs.append(f"router {routing.route!r} is {router.get('status')}: {router.get('error')}")
+    if router.get("service") != routing.route:
+        diffs.append(f"router {routing.route!r} uses service {router.get('service')!r}")
+    if router.get("entryPoints") != [routing.entrypoint]:
+        diffs.append(f"router {routing.route!r} on entrypoints {router.get('entryPoints')}")
+    return diffs
+
+
+def _weighted_diffs(client: httpx.Client, routing: Routing) -> list[str]:
+    service = _get(client, f"/api/http/services/{routing.route}@file")
+    if service is None:
+        return [f"service {routing.route!r} not loaded"]
+    listed = service.get("weighted", {}).get("services") or []
+    actual = {s.get("name"): s.get("weight") for s in listed}
+    expected = {b.name: b.weight for b in routing.backends if b.weight > 0}
+    if actual != expected:
+        return [f"weights of {routing.route!r} are {actual}, expected {expected}"]
+    return []
+
+
+def _backend_diffs(client: httpx.Client, routing: Routing) -> list[str]:
+    diffs = []
+    for backend in routing.backends:
+        service = _get(client, f"/api/http/services/{backend.name}@file")
+        if service is None:
+            diffs.append(f"service {backend.name!r} not loaded")
+            continue
+        servers = service.get("loadBalancer", {}).get("servers") or []
+        urls = sorted(s.get("url") for s in servers)
+        if urls != sorted(backend.urls):
+            diffs.append(f"servers of {backend.name!r} are {urls}, expected {sorted(backend.urls)}")
+    return diffs
+
+
+class TraefikRouter:
+    """Applies routings by writing `dynamic/<route>.yml` for the given Traefik process.
+
+    The process must be running (`TraefikProcess.ensure_running`) for `verify` and `remove`.
+    """
+
+    def __init__(self, process: TraefikProcess) -> None:
+        self._process = process
+
+    def _file(self, route: str) -> Path:
+        check_name(route)  # the route becomes a file name: no "/" or ".." may slip through
+        return self._process.dynamic_dir / f"{route}.yml"
+
+    def set_weights(self, routing: Routing) -> None:
+        """Replace the route's routing with `routing`, atomically."""
+        text = render(build_dynamic_config(routing))
+        self._process.dynamic_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self._file(routing.route), text)
+
+    def verify(self, routing: Routing, timeout: float = 10.0) -> None:
+        """Return once Traefik serves exactly `routing`; raise TrafficError after timeout."""
+        check_routing(routing)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self._process.api_url, timeout=2.0) as client:
+            while True:
+                diffs = self._differences(client, routing)
+                if not diffs:
+                    time.sleep(_SWITCH_SETTLE)
+                    return
+                if time.monotonic() >= deadline:
+                    raise TrafficError(
+                        f"Traefik does not serve the expected routing of {routing.route!r} "
+                        f"after {timeout:.1f}s: "
+                        + "; ".join(diffs)
+                        + f" (see {self._process.log_file})"
+                    )
+                time.sleep(_POLL_INTERVAL)
+
+    @staticmethod
+    def _differences(client: httpx.Client, routing: Routing) -> list[str]:
+        try:
+            return [
+                *_router_diffs(client, routing),
+                *_weighted_diffs(client, routing),
+                *_backend_diffs(client, routing),
+            ]
+        except (httpx.HTTPError, ValueError) as exc:
+            return [f"Traefik API error: {exc!r}"]
+
+    def current(self, route: str) -> Routing | None:
+        """The routing last applied for `route` (backends sorted by name), or None."""
+        try:
+            text = self._file(route).read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise TrafficError(f"cannot read {self._file(route)}: {exc}") from exc
+        return routing_from_dynamic(route, data)
+
+    def remove(self, route: str, timeout: float = 10.0) -> None:
+        """Stop routing `route`: delete its file and wait until Traefik dropped the router."""
+        self._file(route).unlink(missing_ok=True)
+        if not self._process.is_running():
+            return  # nothing serves the route; a later start will not load the file
+        deadline = time.monotonic() + timeout
+        path = f"/api/http/routers/{route}@file"
+        with httpx.Client(base_url=self._process.api_url, timeout=2.0) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(path).status_code == 404:
+                        return
+                if time.monotonic() >= deadline:
+                    raise TrafficError(f"Traefik still routes {route!r} after {timeout:.1f}s")
+                time.sleep(_POLL_INTERVAL)
