@@ -10,13 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from moai_deploy import __version__
 from moai_deploy.cli import output
 from moai_deploy.cli.output import console, err_console, print_json
-from moai_deploy.errors import EXIT_BAD_INPUT, MoaiError
+from moai_deploy.errors import MoaiError
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
@@ -74,9 +73,16 @@ def config(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    markdown: Annotated[bool, typer.Option(help="The README's spec reference instead.")] = False,
+) -> None:
     """Print the spec's JSON Schema (for editor completion)."""
-    print_json(spec_json_schema())
+    if markdown:
+        from moai_deploy.spec.reference import markdown_reference
+
+        sys.stdout.write(markdown_reference())
+    else:
+        print_json(spec_json_schema())
 
 
 @app.command()
@@ -209,19 +215,13 @@ def _main(
 
 
 def run() -> None:
-    """Console-script entry point: map errors to exit codes, no tracebacks for users."""
+    """Console-script entry point: map errors to exit codes, no tracebacks for users.
+
+    Usage errors exit 2 through typer's own handling (standalone mode).
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except MoaiError as exc:
         err_console.print("[red]error:[/]", end=" ")
         err_console.print(str(exc), highlight=False, markup=False)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)

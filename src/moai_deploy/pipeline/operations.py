@@ -28,9 +28,10 @@ def deploy(
 ) -> ReleaseRecord:
     """Release the project's current commit to `environment` (blue-green)."""
     reporter = reporter or NullReporter()
+    if version is not None:
+        version = validate_version(version)
     config = project.environment(environment)
-    secrets = project.secrets()
-    secrets.resolve(config.env)  # missing secrets are bad input: fail before any state
+    project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
     source = inspect_source(project.loaded.project_dir)
     if version is None:
         version = source.default_version()
@@ -55,11 +56,10 @@ def rollback(
 ) -> ReleaseRecord:
     """Switch back to the previous (or the named) succeeded release, as a new release."""
     reporter = reporter or NullReporter()
-    config = project.environment(environment)
     if to is not None:
         to = validate_version(to)
-    secrets = project.secrets()
-    secrets.resolve(config.env)
+    config = project.environment(environment)
+    project.secrets().resolve(config.env)
     with rollout_lock(project.layout.locks, project.service, environment, "rollback"):
         live = project.ledger.live_release(project.service, environment)
         if live is None:

@@ -61,8 +61,8 @@ def parse_spec(text: str, path: Path) -> LoadedSpec:
     except ValidationError as exc:
         raise SpecError([_problem(path, doc, err) for err in exc.errors()]) from None
     problems = [
-        SpecProblem(path, _line_of(doc, loc), _dotted(loc), p.message, p.fix)
-        for loc, p in _plaintext_secrets(spec)
+        SpecProblem(path, _line_of(doc, loc), _dotted(loc), message, fix)
+        for loc, message, fix in [*_plaintext_secrets(spec), *_port_conflicts(spec)]
     ]
     if problems:
         raise SpecError(problems)
@@ -75,12 +75,7 @@ def _parse_yaml(text: str, path: Path) -> CommentedMap:
     try:
         doc = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise SpecError(
-            [SpecProblem(path, line, "", f"malformed YAML: {message}", "fix the YAML syntax")]
-        ) from None
+        raise SpecError([_yaml_problem(path, exc)]) from None
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         raise SpecError([SpecProblem(path, None, "", f"malformed YAML: {exc}", "")]) from None
     if not isinstance(doc, CommentedMap):
@@ -89,7 +84,7 @@ def _parse_yaml(text: str, path: Path) -> CommentedMap:
             [
                 SpecProblem(
                     path,
-                    1,
+                    _doc_line(doc),
                     "",
                     f"expected a mapping of settings, got {got}",
                     "start from `moai-deploy init`; the file needs at least `service:` and "
@@ -98,6 +93,21 @@ def _parse_yaml(text: str, path: Path) -> CommentedMap:
             ]
         )
     return doc
+
+
+def _yaml_problem(path: Path, exc: MarkedYAMLError) -> SpecProblem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    context = exc.context or ""
+    if exc.context_mark is not None and exc.problem_mark is not None and context:
+        context += f" (started on line {exc.context_mark.line + 1})"
+    message = " ".join(part for part in (context, exc.problem or "") if part)
+    return SpecProblem(path, line, "", f"malformed YAML: {message}", "fix the YAML syntax")
+
+
+def _doc_line(doc: Any) -> int:
+    lc = getattr(doc, "lc", None)
+    return int(getattr(lc, "line", 0) or 0) + 1
 
 
 def _plain(node: Any) -> Any:
@@ -189,11 +199,27 @@ def _models() -> Iterator[type[BaseModel]]:
     )
 
 
-def _plaintext_secrets(spec: models.Spec) -> Iterator[tuple[Loc, Any]]:
+Finding = tuple[Loc, str, str]  # where, what is wrong, how to fix it
+
+
+def _plaintext_secrets(spec: models.Spec) -> Iterator[Finding]:
     overlays: list[tuple[Loc, models.EnvironmentOverlay]] = [(("defaults",), spec.defaults)]
     overlays += [(("environments", name), o) for name, o in spec.environments.items()]
     for prefix, overlay in overlays:
         for key, value in (overlay.env or {}).items():
             problem = check_value(key, value)
             if problem is not None:
-                yield (*prefix, "env", key), problem
+                yield (*prefix, "env", key), problem.message, problem.fix
+
+
+def _port_conflicts(spec: models.Spec) -> Iterator[Finding]:
+    seen: dict[int, str] = {}
+    for name in spec.environments:
+        port = spec.port_of(name)
+        if port in seen:
+            yield (
+                ("environments", name, "port"),
+                f"port {port} is already used by environment {seen[port]!r}",
+                "give each environment its own `port`",
+            )
+        seen[port] = name

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from moai_deploy.spec._types import (
     DnsName,
@@ -23,6 +23,8 @@ from moai_deploy.spec._types import (
 DEFAULT_HEALTH_TIMEOUTS = {"development": 60.0, "staging": 300.0, "production": 600.0}
 FALLBACK_HEALTH_TIMEOUT = 300.0
 FIRST_DEFAULT_PORT = 8080
+# Traefik's own entrypoints (API and metrics) use these names.
+RESERVED_ENVIRONMENT_NAMES = frozenset({"traefik", "metrics"})
 
 
 class _Section(BaseModel):
@@ -117,7 +119,9 @@ class EnvironmentOverlay(_Section):
         default=None,
         description="Environment variables; values may reference secrets as ${secret:NAME}.",
     )
-    strategy: Strategy | None = None
+    strategy: Strategy | None = Field(
+        default=None, description="How a release replaces the running one (see strategy)."
+    )
     health_check_timeout: Seconds | None = Field(
         default=None,
         description="How long new instances may take to become ready (default 60/300/600 s "
@@ -158,18 +162,18 @@ class Spec(_Section):
         "after the process environment.",
     )
 
-    @model_validator(mode="after")
-    def _distinct_ports(self) -> Spec:
-        seen: dict[int, str] = {}
-        for name in self.environments:
-            port = self.port_of(name)
-            if port in seen:
-                raise ValueError(
-                    f"environments {seen[port]!r} and {name!r} both use port {port}; "
-                    "give each environment its own `port`"
-                )
-            seen[port] = name
-        return self
+    @field_validator("environments")
+    @classmethod
+    def _no_reserved_names(
+        cls, value: dict[str, EnvironmentOverlay]
+    ) -> dict[str, EnvironmentOverlay]:
+        reserved = sorted(RESERVED_ENVIRONMENT_NAMES.intersection(value))
+        if reserved:
+            raise ValueError(
+                f"environment name {reserved[0]!r} is reserved for the router's own entrypoints; "
+                "choose another name"
+            )
+        return value
 
     def port_of(self, environment: str) -> int:
         overlay = self.environments[environment]

@@ -1,0 +1,57 @@
+"""A scratch git copy of the example service, deployed for real; everything stopped after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from moai_deploy.cli.demo import find_example, make_v2, prepare_workspace
+from moai_deploy.pipeline import operations
+from moai_deploy.pipeline.project import Project
+
+ENV = "demo"
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Iterator[Path]:
+    directory = prepare_workspace(find_example(None), tmp_path)
+    yield directory
+    project = Project.open(directory / "moai-deploy.yaml")
+    try:
+        for environment in project.loaded.spec.environments:
+            operations.down(project, environment)
+    finally:
+        project.close()
+
+
+@pytest.fixture
+def project(project_dir: Path) -> Iterator[Project]:
+    opened = Project.open(project_dir / "moai-deploy.yaml")
+    yield opened
+    opened.close()
+
+
+def edit_spec(project_dir: Path, environment: str, **changes: object) -> None:
+    """Change one environment's overlay in the scratch repository's spec and commit it."""
+    import subprocess
+
+    yaml = YAML(typ="rt")
+    path = project_dir / "moai-deploy.yaml"
+    data = yaml.load(path)
+    data["environments"][environment].update(changes)
+    yaml.dump(data, path)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "-C", str(project_dir),
+         "commit", "-q", "-am", "spec change"],
+        check=True,
+    )
+
+
+def reopen(project_dir: Path) -> Project:
+    return Project.open(project_dir / "moai-deploy.yaml")
+
+
+__all__ = ["ENV", "edit_spec", "make_v2", "reopen"]
