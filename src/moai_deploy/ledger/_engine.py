@@ -1,0 +1,100 @@
+"""Engine setup (SQLite pragmas, explicit transactions) and schema migration."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option asking for a write transaction (BEGIN IMMEDIATE on SQLite).
+WRITE_OPTION = "moai_ledger_write"
+# Arbitrary constant key for the advisory lock that serialises PostgreSQL migrations.
+_PG_MIGRATION_LOCK_KEY = 0x6D6F6169
+
+
+def normalize_url(url: str) -> URL:
+    """Parse a database URL; plain `postgresql://` uses psycopg 3, the installed driver."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_ledger_engine(url: URL) -> Engine:
+    """Engine for the ledger; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite: it would otherwise run SELECTs
+    # outside any transaction and BEGIN only at the first write, breaking atomicity.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL itself may have to wait for a lock.
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    # WAL is persistent in the file, so only the first opener converts it; that needs an
+    # exclusive lock and SQLite reports "locked" at once there instead of calling the busy
+    # handler, so concurrent first opens retry here until the busy timeout.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # Writers take the write lock up front. A deferred transaction that reads and then
+    # writes fails at once with "database is locked" if another writer committed in
+    # between (the busy timeout cannot help there); IMMEDIATE waits instead.
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic config built in code (no alembic.ini), pointing at the packaged scripts."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to head; concurrent openers wait for each other."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(
+                    f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_KEY})"
+                )
+            command.upgrade(alembic_config(connection), "head")
