@@ -40,6 +40,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except OperationalError as exc:
         admin.dispose()
+        if os.environ.get("CI"):  # CI starts PostgreSQL: a missing server is a failure there
+            pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
