@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from moai_deploy.errors import BadInputError, SpecError, SpecProblem
 from moai_deploy.spec import models
+from moai_deploy.spec._base import iter_sections
 from moai_deploy.spec.secrets import check_value
 
 SPEC_FILE_NAME = "moai-deploy.yaml"
@@ -183,20 +184,9 @@ def _line_of(doc: CommentedMap, loc: Loc) -> int | None:
 
 def _all_field_names() -> list[str]:
     names: set[str] = set()
-    for model in _models():
+    for _, model in iter_sections(models.Spec):
         names.update(model.model_fields)
     return sorted(names)
-
-
-def _models() -> Iterator[type[BaseModel]]:
-    yield from (
-        models.Spec,
-        models.ServiceSpec,
-        models.EnvironmentOverlay,
-        models.BlueGreenStrategy,
-        models.ReleasesSpec,
-        models.TrafficSpec,
-    )
 
 
 Finding = tuple[Loc, str, str]  # where, what is wrong, how to fix it

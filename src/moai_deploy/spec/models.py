@@ -9,8 +9,9 @@ from __future__ import annotations
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from moai_deploy.spec._base import Section
 from moai_deploy.spec._types import (
     DnsName,
     EnvVarName,
@@ -18,6 +19,8 @@ from moai_deploy.spec._types import (
     Seconds,
     UrlPath,
 )
+from moai_deploy.spec.gates import GatesSpec
+from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
 # Health-check timeouts the seed gives per environment (seconds).
 DEFAULT_HEALTH_TIMEOUTS = {"development": 60.0, "staging": 300.0, "production": 600.0}
@@ -27,11 +30,7 @@ FIRST_DEFAULT_PORT = 8080
 RESERVED_ENVIRONMENT_NAMES = frozenset({"traefik", "metrics"})
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServiceSpec(_Section):
+class ServiceSpec(Section):
     """What the service is and how to run one instance of it."""
 
     name: DnsName = Field(description="Service name: lowercase letters, digits and '-'.")
@@ -87,7 +86,7 @@ class ServiceSpec(_Section):
         return value
 
 
-class BlueGreenStrategy(_Section):
+class BlueGreenStrategy(Section):
     """Start the idle colour, smoke-test it, switch all traffic, keep the old colour a while."""
 
     type: Literal["blue_green"] = "blue_green"
@@ -106,7 +105,7 @@ class BlueGreenStrategy(_Section):
 Strategy = Annotated[BlueGreenStrategy, Field(discriminator="type")]
 
 
-class EnvironmentOverlay(_Section):
+class EnvironmentOverlay(Section):
     """Settings of one environment; anything unset comes from `defaults`."""
 
     replicas: Annotated[int, Field(ge=1, le=64)] | None = Field(
@@ -127,9 +126,12 @@ class EnvironmentOverlay(_Section):
         description="How long new instances may take to become ready (default 60/300/600 s "
         "for development/staging/production).",
     )
+    targets: EnvironmentTargets | None = Field(
+        default=None, description="Per-environment overrides for rendered artifacts."
+    )
 
 
-class ReleasesSpec(_Section):
+class ReleasesSpec(Section):
     """How release snapshots are kept."""
 
     keep: Annotated[int, Field(ge=1, le=1000)] = Field(
@@ -137,7 +139,7 @@ class ReleasesSpec(_Section):
     )
 
 
-class TrafficSpec(_Section):
+class TrafficSpec(Section):
     """Where the router listens."""
 
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104
@@ -145,7 +147,7 @@ class TrafficSpec(_Section):
     )
 
 
-class Spec(_Section):
+class Spec(Section):
     """A whole `moai-deploy.yaml`."""
 
     spec_version: Literal[1] = Field(default=1, description="Format version of this file.")
@@ -156,6 +158,12 @@ class Spec(_Section):
     )
     releases: ReleasesSpec = Field(default_factory=ReleasesSpec)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    gates: GatesSpec = Field(
+        default_factory=GatesSpec, description="Quality gates run before a release."
+    )
+    targets: TargetsSpec = Field(
+        default_factory=TargetsSpec, description="Settings for rendered deployment artifacts."
+    )
     secrets_file: str = Field(
         default=".secrets.env",
         description="KEY=value file (kept out of git) that ${secret:NAME} references read from, "
