@@ -86,15 +86,20 @@ class Ledger:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def write_session(self) -> Iterator[Session]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); for ledger extension modules."""
         with self._sessions() as session, session.begin():
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def read_session(self) -> Iterator[Session]:
+        """One read transaction; for ledger extension modules."""
         with self._sessions() as session, session.begin():
             yield session
+
+    _write = write_session
+    _read = read_session
 
     # -- releases ---------------------------------------------------------------
 
