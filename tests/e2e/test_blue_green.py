@@ -49,7 +49,8 @@ def test_first_deploy_serves_through_traefik_and_is_recorded(project: Project) -
     assert all(v.ready and v.status.state is InstanceState.RUNNING for v in status.instances)
     assert all(v.status.version == "v1" and v.status.pid for v in status.instances)
     steps = project.ledger.steps(release.id)
-    assert [s.kind for s in steps] == ["build", "start", "wait_ready", "smoke", "switch", "scale_down"]
+    kinds = [s.kind for s in steps]
+    assert kinds == ["build", "start", "wait_ready", "smoke", "set_weight", "promote", "scale_down"]
     assert all(s.outcome == "succeeded" for s in steps)
     audit = project.ledger.list_audit(project.service, ENV)
     assert audit[0].action == "deploy" and audit[0].outcome == "succeeded"

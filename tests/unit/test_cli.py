@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from moai_deploy.cli.main import run
-from moai_deploy.rollout.lock import rollout_lock
+from moai_deploy.ledger.locks import LockRequest, try_acquire
+from moai_deploy.ledger.store import Ledger, ledger_url
 
 BAD_SPECS = Path(__file__).parent.parent / "fixtures" / "bad_specs"
 GOOD_SPEC = """\
@@ -119,12 +120,19 @@ def test_second_deploy_while_locked_exits_3_naming_the_holder(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DB_PASSWORD", "pw-value")
-    monkeypatch.setenv("MOAI_DEPLOY_ACTOR", "alice@laptop")
-    with rollout_lock(project / ".moai-deploy" / "locks", "hello", "development", "deploy v0"):
+    (project / ".moai-deploy").mkdir()
+    ledger = Ledger.open(ledger_url(project / ".moai-deploy" / "ledger.sqlite3"))
+    try:
+        # A manual lock, as `moai-deploy lock acquire` takes it.
+        request = LockRequest("alice@laptop", "manual", message="db migration", manual=True)
+        assert try_acquire(ledger, "hello", "development", request)
         monkeypatch.setenv("MOAI_DEPLOY_ACTOR", "bob@ci")
         code, _, err = invoke(capsys, monkeypatch, "deploy", "development", "--version", "v1")
-    assert code == 3
-    assert "locked by alice@laptop" in err and "deploy v0" in err
+        assert code == 3
+        assert "locked by alice@laptop" in err and "db migration" in err
+        assert ledger.list_releases("hello") == []  # nothing was started
+    finally:
+        ledger.close()
 
 
 def test_version_flag(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import output
+from moai_deploy.cli import ops, output, trace
+from moai_deploy.cli.common import (
+    DEFAULT_SPEC,
+    EnvArgument,
+    JsonOption,
+    SpecOption,
+    open_project,
+    parse_lock_wait,
+    reporter_for,
+)
 from moai_deploy.cli.output import console, err_console, print_json
 from moai_deploy.errors import MoaiError
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
-from moai_deploy.rollout.reporter import Reporter
-from moai_deploy.spec.loader import SPEC_FILE_NAME
 from moai_deploy.spec.schema import spec_json_schema
 
 app = typer.Typer(
@@ -31,23 +36,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", dir_okay=False)]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-EnvArgument = Annotated[str, typer.Argument(help="Environment name from the spec.")]
-DEFAULT_SPEC = Path(SPEC_FILE_NAME)
-
-
-@contextmanager
-def _project(spec: Path) -> Iterator[Project]:
-    project = Project.open(spec)
-    try:
-        yield project
-    finally:
-        project.close()
-
-
-def _reporter(as_json: bool) -> Reporter:
-    return output.JsonReporter() if as_json else output.RichReporter()
+_project = open_project
+_reporter = reporter_for
 
 
 @app.command()
@@ -85,20 +75,31 @@ def schema(
         print_json(spec_json_schema())
 
 
+LockWaitOption = Annotated[
+    str, typer.Option(help="Wait this long for the environment's lock, e.g. 30s or 5m.")
+]
+
+
 @app.command()
 def deploy(
     environment: EnvArgument,
     version: Annotated[
         str | None, typer.Option(help="Version label (default: short commit sha).")
     ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the release a killed deploy left.")
+    ] = False,
+    lock_wait: LockWaitOption = "0",
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
 ) -> None:
-    """Release the current commit to ENVIRONMENT (blue-green, zero downtime)."""
+    """Release the current commit to ENVIRONMENT with its strategy (zero downtime)."""
     with _project(spec) as project:
+        project.environment(environment)
         if not as_json:
             console.print(f"[bold]deploy[/] {project.service} -> {environment}")
-        release = operations.deploy(project, environment, version, _reporter(as_json))
+        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait), resume=resume)
+        release = operations.deploy(project, environment, version, _reporter(as_json), options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
 
 
@@ -106,14 +107,17 @@ def deploy(
 def rollback(
     environment: EnvArgument,
     to: Annotated[str | None, typer.Option("--to", help="Version to return to.")] = None,
+    lock_wait: LockWaitOption = "0",
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
 ) -> None:
     """Switch ENVIRONMENT back to the previous (or --to) succeeded release."""
     with _project(spec) as project:
+        project.environment(environment)
         if not as_json:
             console.print(f"[bold]rollback[/] {project.service} {environment}")
-        release = operations.rollback(project, environment, to, _reporter(as_json))
+        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
+        release = operations.rollback(project, environment, to, _reporter(as_json), options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live again")
 
 
@@ -212,6 +216,10 @@ def _main(
     ] = False,
 ) -> None:
     """moai-deploy: one spec, gated progressive releases, a ledger of everything."""
+
+
+ops.register(app)
+trace.register(app)
 
 
 def run() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.ledger.records import AuditRecord, ReleaseRecord
 from moai_deploy.pipeline.status import EnvironmentStatus
 
 console = Console()
@@ -116,4 +116,14 @@ def status_table(status: EnvironmentStatus) -> Table:
         table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
     for release in status.unfinished:
         table.caption = f"unfinished: release #{release.id} {release.version} ({release.status})"
+    return table
+
+
+def audit_table(events: list[AuditRecord]) -> Table:
+    table = Table(title="audit log", title_justify="left")
+    for column in ("at", "actor", "action", "target", "outcome", "detail"):
+        table.add_column(column)
+    for e in events:
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()))
+        table.add_row(_time(e.at), e.actor, e.action, e.target, e.outcome, detail[:80])
     return table

@@ -89,7 +89,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to head; concurrent openers wait for each other."""
+    """Upgrade the schema to every head; concurrent openers wait for each other."""
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
@@ -97,4 +97,4 @@ def migrate(engine: Engine) -> None:
                 connection.exec_driver_sql(
                     f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK_KEY})"
                 )
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), "heads")

@@ -144,3 +144,20 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String)
     outcome: Mapped[str] = mapped_column(String)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RolloutLock(Base):
+    """At most one holder per (service, environment): the primary key is the lock."""
+
+    __tablename__ = "rollout_locks"
+
+    service: Mapped[str] = mapped_column(String, primary_key=True)
+    environment: Mapped[str] = mapped_column(String, primary_key=True)
+    holder: Mapped[str] = mapped_column(String)
+    host: Mapped[str] = mapped_column(String)
+    pid: Mapped[int | None]
+    pid_started: Mapped[str | None] = mapped_column(String)  # guards against pid reuse
+    purpose: Mapped[str] = mapped_column(String)
+    version: Mapped[str | None] = mapped_column(String)
+    message: Mapped[str | None] = mapped_column(Text)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,18 +1,31 @@
-"""deploy, rollback, down: the user's verbs, each locked, audited and recorded."""
+"""deploy, rollback, retry, down: the user's verbs, each locked, audited and recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from moai_deploy.build.snapshot import create_snapshot, inspect_source, prune_snapshots
-from moai_deploy.errors import BadInputError, MoaiError
+from moai_deploy.errors import BadInputError, LockedError, MoaiError
+from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.project import Project
-from moai_deploy.rollout.bluegreen import BlueGreenRollout
+from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
-from moai_deploy.rollout.lock import actor, rollout_lock
+from moai_deploy.rollout.engine import RolloutEngine
+from moai_deploy.rollout.lock import RolloutLock, actor
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 from moai_deploy.spec._types import check_version
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """How a deploy behaves around locks and unfinished releases."""
+
+    lock_wait: float = 0.0
+    resume: bool = False
 
 
 def validate_version(version: str) -> str:
@@ -23,64 +36,167 @@ def validate_version(version: str) -> str:
         raise BadInputError(f"--version: {exc}") from None
 
 
+@contextmanager
+def locked(
+    project: Project, environment: str, request: LockRequest, options: DeployOptions
+) -> Iterator[None]:
+    """Hold the environment's lock; a dead holder's lock is taken over only to resume."""
+    lock = RolloutLock(project.ledger, project.service, environment)
+    with lock.hold(request, wait=options.lock_wait, take_over_dead=options.resume) as dead:
+        if dead is not None:
+            audit(project, environment, "lock_takeover", "succeeded", holder=dead.describe())
+        yield
+
+
+def audit(project: Project, environment: str, action: str, outcome: str, **detail: object) -> None:
+    project.ledger.record_audit(
+        actor=actor(),
+        action=action,
+        target=f"{project.service}/{environment}",
+        outcome=outcome,
+        service=project.service,
+        environment=environment,
+        detail=detail,
+    )
+
+
 def deploy(
-    project: Project, environment: str, version: str | None = None, reporter: Reporter | None = None
+    project: Project,
+    environment: str,
+    version: str | None = None,
+    reporter: Reporter | None = None,
+    options: DeployOptions | None = None,
 ) -> ReleaseRecord:
-    """Release the project's current commit to `environment` (blue-green)."""
-    reporter = reporter or NullReporter()
+    """Release the project's current commit to `environment` with its strategy."""
+    reporter, options = reporter or NullReporter(), options or DeployOptions()
+    if options.resume:
+        return resume(project, environment, reporter, options)
     if version is not None:
         version = validate_version(version)
     config = project.environment(environment)
     project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
     source = inspect_source(project.loaded.project_dir)
+    version = version or source.default_version()
     if version is None:
-        version = source.default_version()
-        if version is None:
-            raise BadInputError(
-                "the project is not a git repository, so there is no commit to name the "
-                "release after\n    fix: pass --version VERSION"
-            )
-    version = validate_version(version)
+        raise BadInputError(
+            "the project is not a git repository, so there is no commit to name the "
+            "release after\n    fix: pass --version VERSION"
+        )
     if source.dirty:
         reporter.event("warning", message="uncommitted changes are not part of the release")
-    with rollout_lock(project.layout.locks, project.service, environment, f"deploy {version}"):
+    with locked(project, environment, LockRequest(actor(), "deploy", version), options):
+        _refuse_unfinished(project, environment)
         snapshot = create_snapshot(
             project.loaded.project_dir, project.layout.releases, version, source.commit_sha
         )
         request = ReleaseRequest(version, source.commit_sha, snapshot, actor())
-        return _release(project, environment, request, reporter)
+        return _run_new(project, environment, request, reporter)
+
+
+def _refuse_unfinished(project: Project, environment: str) -> None:
+    unfinished = project.ledger.in_progress(project.service, environment)
+    if unfinished:
+        release = unfinished[0]
+        raise LockedError(
+            f"release #{release.id} ({release.version}) of {environment} is unfinished\n"
+            "    fix: `moai-deploy deploy ENV --resume` continues it, "
+            "`moai-deploy abort ENV` returns traffic to stable"
+        )
+
+
+def resume(
+    project: Project, environment: str, reporter: Reporter, options: DeployOptions
+) -> ReleaseRecord:
+    """Continue the release a killed deployer left in progress, from its last step."""
+    project.environment(environment)
+    with locked(project, environment, LockRequest(actor(), "resume"), options):
+        release = active_release(project, environment)
+        engine = resume_engine(project, environment, release, reporter)
+        return _run(project, environment, engine, "resume")
+
+
+def active_release(project: Project, environment: str) -> ReleaseRecord:
+    unfinished = project.ledger.in_progress(project.service, environment)
+    if not unfinished:
+        raise BadInputError(f"no release of {environment!r} is in progress")
+    return unfinished[0]
+
+
+def resume_engine(
+    project: Project, environment: str, release: ReleaseRecord, reporter: Reporter
+) -> RolloutEngine:
+    config = project.environment(environment)
+    ctx = project.rollout_context(config, project.secrets(), reporter)
+    project.traefik.ensure_running()
+    return rollout_release.resume(ctx, release, actor(), project.analysis_gateway())
+
+
+def _run_new(
+    project: Project, environment: str, request: ReleaseRequest, reporter: Reporter
+) -> ReleaseRecord:
+    config = project.environment(environment)
+    ctx = project.rollout_context(config, project.secrets(), reporter)
+    project.traefik.ensure_running()
+    engine = rollout_release.begin(ctx, request, project.analysis_gateway())
+    return _run(project, environment, engine, request.action)
+
+
+def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:
+    version = engine.request.version
+    try:
+        release = engine.run()
+    except MoaiError as exc:
+        audit(project, environment, action, "failed", version=version, error=str(exc))
+        raise
+    audit(project, environment, action, "succeeded", version=version, release=release.id)
+    _prune(project)
+    return release
 
 
 def rollback(
-    project: Project, environment: str, to: str | None = None, reporter: Reporter | None = None
+    project: Project,
+    environment: str,
+    to: str | None = None,
+    reporter: Reporter | None = None,
+    options: DeployOptions | None = None,
 ) -> ReleaseRecord:
-    """Switch back to the previous (or the named) succeeded release, as a new release."""
-    reporter = reporter or NullReporter()
+    """Back to the previous (or named) succeeded release, as a new release.
+
+    A version among the last `releases.rollback_window` succeeded ones skips pauses and
+    analysis: it already proved itself.
+    """
+    reporter, options = reporter or NullReporter(), options or DeployOptions()
     if to is not None:
         to = validate_version(to)
     config = project.environment(environment)
     project.secrets().resolve(config.env)
-    with rollout_lock(project.layout.locks, project.service, environment, "rollback"):
+    with locked(project, environment, LockRequest(actor(), "rollback", to), options):
+        _refuse_unfinished(project, environment)
         live = project.ledger.live_release(project.service, environment)
         if live is None:
             raise BadInputError(f"nothing is deployed to {environment!r}, so there is no rollback")
-        target = _rollback_target(project, live, to)
-        snapshot = _snapshot_for(project, target)
+        target, in_window = _rollback_target(project, live, to)
         request = ReleaseRequest(
-            target.version, target.commit_sha, snapshot, actor(), live.id, action="rollback"
+            target.version,
+            target.commit_sha,
+            _snapshot_for(project, target),
+            actor(),
+            rollback_of=live.id,
+            action="rollback",
+            skip_analysis=in_window,
         )
-        return _release(project, environment, request, reporter)
+        return _run_new(project, environment, request, reporter)
 
 
-def _rollback_target(project: Project, live: ReleaseRecord, to: str | None) -> ReleaseRecord:
-    earlier = [
-        r
-        for r in project.ledger.succeeded_releases(project.service, live.environment)
-        if r.id != live.id
-    ]
+def _rollback_target(
+    project: Project, live: ReleaseRecord, to: str | None
+) -> tuple[ReleaseRecord, bool]:
+    succeeded = project.ledger.succeeded_releases(project.service, live.environment)
+    earlier = [r for r in succeeded if r.id != live.id]
+    window = {r.version for r in earlier[: project.loaded.spec.releases.rollback_window]}
     for release in earlier:
         if (to is None and release.version != live.version) or release.version == to:
-            return release
+            return release, release.version in window
     wanted = f"version {to!r}" if to else "an earlier version"
     known = ", ".join(sorted({r.version for r in earlier})) or "none"
     raise BadInputError(
@@ -101,38 +217,29 @@ def _snapshot_for(project: Project, release: ReleaseRecord) -> Path:
     )
 
 
-def _release(
-    project: Project, environment: str, request: ReleaseRequest, reporter: Reporter
+def retry(
+    project: Project,
+    environment: str,
+    reporter: Reporter | None = None,
+    options: DeployOptions | None = None,
 ) -> ReleaseRecord:
-    config = project.environment(environment)
-    secrets = project.secrets()
-    project.traefik.ensure_running()
-    ctx = project.rollout_context(config, secrets, reporter)
-    target = f"{project.service}/{environment}@{request.version}"
-    try:
-        release = BlueGreenRollout(ctx, request).run()
-    except MoaiError as exc:
-        project.ledger.record_audit(
-            actor=request.actor,
-            action=request.action,
-            target=target,
-            outcome="failed",
-            service=project.service,
-            environment=environment,
-            detail={"error": str(exc)},
+    """Run the latest aborted or failed release again, from its own snapshot."""
+    reporter, options = reporter or NullReporter(), options or DeployOptions()
+    project.environment(environment)
+    latest = project.ledger.list_releases(project.service, environment, limit=1)
+    if not latest or latest[0].status not in ("aborted", "failed"):
+        raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")
+    failed = latest[0]
+    with locked(project, environment, LockRequest(actor(), "retry", failed.version), options):
+        _refuse_unfinished(project, environment)
+        request = ReleaseRequest(
+            failed.version,
+            failed.commit_sha,
+            _snapshot_for(project, failed),
+            actor(),
+            action="retry",
         )
-        raise
-    project.ledger.record_audit(
-        actor=request.actor,
-        action=request.action,
-        target=target,
-        outcome="succeeded",
-        service=project.service,
-        environment=environment,
-        detail={"release": release.id},
-    )
-    _prune(project)
-    return release
+        return _run_new(project, environment, request, reporter)
 
 
 def _prune(project: Project) -> None:
@@ -147,14 +254,13 @@ def _prune(project: Project) -> None:
         for release in [live, *running]:
             if release is not None and release.artifact:
                 protected.add(Path(release.artifact).resolve())
-    keep = project.loaded.spec.releases.keep
-    prune_snapshots(project.layout.releases, keep, protected)
+    prune_snapshots(project.layout.releases, project.loaded.spec.releases.keep, protected)
 
 
-def down(project: Project, environment: str) -> int:
+def down(project: Project, environment: str, options: DeployOptions | None = None) -> int:
     """Stop every instance of `environment` and its route; stop daemons left idle."""
     project.environment(environment)  # unknown name is bad input
-    with rollout_lock(project.layout.locks, project.service, environment, "down"):
+    with locked(project, environment, LockRequest(actor(), "down"), options or DeployOptions()):
         instances = project.runtime.list(project.service, environment)
         if project.traefik.is_running():
             project.router.remove(project.route(environment))
@@ -162,13 +268,5 @@ def down(project: Project, environment: str) -> int:
         if not project.runtime.list():
             project.runtime.shutdown_if_idle()
             project.traefik.stop()
-        project.ledger.record_audit(
-            actor=actor(),
-            action="down",
-            target=f"{project.service}/{environment}",
-            outcome="succeeded",
-            service=project.service,
-            environment=environment,
-            detail={"stopped": len(instances)},
-        )
+        audit(project, environment, "down", "succeeded", stopped=len(instances))
         return len(instances)

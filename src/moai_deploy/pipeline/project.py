@@ -13,6 +13,7 @@ from pathlib import Path
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
+from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 from moai_deploy.runtime.local import SupervisorRuntime
 from moai_deploy.spec.loader import LoadedSpec, load_spec
@@ -81,6 +82,14 @@ class Project:
             reporter=reporter or NullReporter(),
             cache_dir=default_cache_dir(),
         )
+
+    def analysis_gateway(self) -> AnalysisGateway:
+        """Analysis over this project's Traefik metrics (or a Prometheus a metric names)."""
+        from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
+        from moai_deploy.pipeline.analysis import MetricsAnalysis
+
+        traefik = self.traefik
+        return MetricsAnalysis(lambda: TraefikMetricProvider(traefik.metrics_url), None)
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

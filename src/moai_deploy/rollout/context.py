@@ -55,3 +55,4 @@ class ReleaseRequest:
     actor: str
     rollback_of: int | None = None
     action: str = "deploy"
+    skip_analysis: bool = False  # a rollback inside the rollback window

@@ -63,10 +63,12 @@ class GroupPlan:
         }
 
 
-def build_instances(plan: GroupPlan, ports: Sequence[int]) -> list[InstanceSpec]:
-    """One InstanceSpec per port."""
+def build_instances(
+    plan: GroupPlan, ports: Sequence[int], first_index: int = 0
+) -> list[InstanceSpec]:
+    """One InstanceSpec per port, numbered from `first_index`."""
     specs = []
-    for index, port in enumerate(ports):
+    for index, port in enumerate(ports, start=first_index):
         name = instance_name(plan.service.name, plan.environment, plan.group, index)
         specs.append(
             InstanceSpec(

@@ -1,18 +1,24 @@
-"""One rollout per (service, environment) at a time: an flock the kernel drops if we die."""
+"""One rollout per (service, environment) at a time, held in the ledger.
+
+The lock row names its holder; a crashed holder leaves the row behind, so the next
+command can say who held it and that the holder is dead, instead of racing it.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import getpass
-import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 
 from moai_deploy.errors import LockedError
+from moai_deploy.ledger import locks
+from moai_deploy.ledger.locks import LockRecord, LockRequest
+from moai_deploy.ledger.store import Ledger
+
+_POLL = 0.25
 
 
 def actor() -> str:
@@ -20,38 +26,55 @@ def actor() -> str:
     return os.environ.get("MOAI_DEPLOY_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
-@contextmanager
-def rollout_lock(locks_dir: Path, service: str, environment: str, purpose: str) -> Iterator[None]:
-    """Hold the lock for the block; LockedError (exit 3) naming the holder if taken."""
-    locks_dir.mkdir(parents=True, exist_ok=True)
-    path = locks_dir / f"{service}-{environment}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+def locked_message(service: str, environment: str, held: LockRecord) -> str:
+    fix = "wait for it to finish, or retry with --lock-wait DURATION"
+    if held.holder_alive() is False:
+        fix = (
+            "its process is gone: `moai-deploy deploy ENV --resume` continues its release, "
+            "`moai-deploy lock release ENV --force --reason TEXT` breaks the lock"
+        )
+    elif held.pid is None:
+        fix = "it was taken by hand: `moai-deploy lock release ENV` when the work is done"
+    return f"{service}/{environment} is locked by {held.describe()}\n    fix: {fix}"
+
+
+class RolloutLock:
+    """The lock of one (service, environment)."""
+
+    def __init__(self, ledger: Ledger, service: str, environment: str) -> None:
+        self.ledger = ledger
+        self.service = service
+        self.environment = environment
+
+    @contextmanager
+    def hold(
+        self, request: LockRequest, *, wait: float = 0.0, take_over_dead: bool = False
+    ) -> Iterator[LockRecord | None]:
+        """Hold the lock for the block; yields a dead holder's record if it was taken over.
+
+        Raises LockedError (exit 3) naming the holder when it stays taken for `wait` s.
+        """
+        taken_over = self._acquire(request, wait, take_over_dead)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockedError(_held_message(path, service, environment)) from None
-        holder = {
-            "actor": actor(),
-            "pid": os.getpid(),
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-            "purpose": purpose,
-        }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # closing drops the flock
+            yield taken_over
+        finally:
+            locks.release(self.ledger, self.service, self.environment, pid=os.getpid())
 
-
-def _held_message(path: Path, service: str, environment: str) -> str:
-    try:
-        holder = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        holder = {}
-    who = holder.get("actor", "another process")
-    return (
-        f"{service}/{environment} is locked by {who} (pid {holder.get('pid', '?')}, since "
-        f"{holder.get('since', '?')}, {holder.get('purpose', 'rollout')})\n"
-        "    fix: wait for that rollout to finish, then retry"
-    )
+    def _acquire(
+        self, request: LockRequest, wait: float, take_over_dead: bool
+    ) -> LockRecord | None:
+        key = (self.ledger, self.service, self.environment)
+        deadline = time.monotonic() + wait
+        while True:
+            if locks.try_acquire(*key, request):
+                return None
+            held = locks.current(*key)
+            if held is None:
+                continue  # released between our insert and our read: try again at once
+            if take_over_dead and held.holder_alive() is False:
+                locks.force_release(*key)
+                if locks.try_acquire(*key, request):
+                    return held
+            if time.monotonic() >= deadline:
+                raise LockedError(locked_message(self.service, self.environment, held))
+            time.sleep(_POLL)

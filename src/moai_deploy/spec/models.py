@@ -20,6 +20,7 @@ from moai_deploy.spec._types import (
     UrlPath,
 )
 from moai_deploy.spec.gates import GatesSpec
+from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
 # Health-check timeouts the seed gives per environment (seconds).
@@ -86,25 +87,6 @@ class ServiceSpec(Section):
         return value
 
 
-class BlueGreenStrategy(Section):
-    """Start the idle colour, smoke-test it, switch all traffic, keep the old colour a while."""
-
-    type: Literal["blue_green"] = "blue_green"
-    scale_down_delay: Seconds = Field(
-        default=30.0, description="How long the old colour keeps running after the switch."
-    )
-    smoke_paths: tuple[UrlPath, ...] = Field(
-        default=(),
-        description="Paths that must answer 2xx on every new instance before the switch.",
-    )
-    verify_timeout: Seconds = Field(
-        default=10.0, description="How long the router may take to confirm a switch."
-    )
-
-
-Strategy = Annotated[BlueGreenStrategy, Field(discriminator="type")]
-
-
 class EnvironmentOverlay(Section):
     """Settings of one environment; anything unset comes from `defaults`."""
 
@@ -136,6 +118,11 @@ class ReleasesSpec(Section):
 
     keep: Annotated[int, Field(ge=1, le=1000)] = Field(
         default=5, description="Release snapshots kept per environment; older ones are pruned."
+    )
+    rollback_window: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3,
+        description="A rollback to one of the last N succeeded versions skips pauses and "
+        "analysis (it already proved itself).",
     )
 
 

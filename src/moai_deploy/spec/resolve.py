@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from moai_deploy.errors import BadInputError
 from moai_deploy.spec import models
 from moai_deploy.spec.secrets import MASK, SECRET_REF
+from moai_deploy.spec.strategies import AnyStrategy, BlueGreenStrategy
 
 T = TypeVar("T")
 
@@ -20,7 +21,7 @@ class EnvironmentConfig:
     replicas: int
     port: int
     env: dict[str, str]
-    strategy: models.BlueGreenStrategy
+    strategy: AnyStrategy
     health_check_timeout: float
 
     def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
@@ -64,11 +65,9 @@ def _first(*values: T | None) -> T | None:
     return next((v for v in values if v is not None), None)
 
 
-def _merge_strategy(
-    base: models.BlueGreenStrategy | None, overlay: models.BlueGreenStrategy | None
-) -> models.BlueGreenStrategy:
+def _merge_strategy(base: AnyStrategy | None, overlay: AnyStrategy | None) -> AnyStrategy:
     if overlay is None:
-        return base or models.BlueGreenStrategy()
+        return base or BlueGreenStrategy()
     if base is None or base.type != overlay.type:
         return overlay
     changed = overlay.model_dump(exclude_unset=True)

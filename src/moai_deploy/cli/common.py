@@ -1,0 +1,47 @@
+"""Options and helpers every CLI command shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from moai_deploy.cli import output
+from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.reporter import Reporter
+from moai_deploy.spec._types import parse_duration
+from moai_deploy.spec.loader import SPEC_FILE_NAME
+
+SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", dir_okay=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+EnvArgument = Annotated[str, typer.Argument(help="Environment name from the spec.")]
+DEFAULT_SPEC = Path(SPEC_FILE_NAME)
+
+
+@contextmanager
+def open_project(spec: Path) -> Iterator[Project]:
+    """The project of `spec`; its ledger is closed afterwards."""
+    project = Project.open(spec)
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+def reporter_for(as_json: bool) -> Reporter:
+    """JSON lines for machines, a live rich view for people."""
+    return output.JsonReporter() if as_json else output.RichReporter()
+
+
+def parse_lock_wait(text: str) -> float:
+    """A --lock-wait duration in seconds; a bad one is a usage error (exit 2)."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lock-wait") from None
+    if not isinstance(value, float):
+        raise typer.BadParameter(f"{text!r} is not a duration", param_hint="--lock-wait")
+    return value

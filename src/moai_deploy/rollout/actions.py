@@ -1,0 +1,212 @@
+"""What each plan step does, through the runtime, router, ledger and analysis protocols.
+
+Every action is idempotent: a resumed rollout re-runs the step that was interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from moai_deploy.build.pyenv import PythonEnv, ensure_env, interpreter_env
+from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.rollout import health
+from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
+from moai_deploy.rollout.gateway import AnalysisGateway, AnalysisTarget, BackgroundAnalysis
+from moai_deploy.rollout.instances import GroupPlan, build_instances
+from moai_deploy.rollout.plan import Step
+from moai_deploy.rollout.routing import GroupShare, build_routing
+from moai_deploy.rollout.state import RolloutState
+from moai_deploy.runtime.base import InstanceState, InstanceStatus, free_port
+from moai_deploy.traffic.base import Routing
+
+
+@dataclass
+class RolloutRun:
+    """One release being rolled out: its ledger record, persisted state, plan and code."""
+
+    release: ReleaseRecord
+    state: RolloutState
+    steps: list[Step]
+    request: ReleaseRequest
+
+
+class ProgressDeadlineError(ReleaseFailedError):
+    """New instances did not become ready before the strategy's progress deadline."""
+
+
+class RolloutBase:
+    """Shared plumbing of the engine: state, instances, routing, redaction."""
+
+    def __init__(self, ctx: RolloutContext, run: RolloutRun, analysis: AnalysisGateway) -> None:
+        self.ctx = ctx
+        self.release = run.release
+        self.state = run.state
+        self.request = run.request
+        self.steps = run.steps
+        self.analysis = analysis
+        self.python_env: PythonEnv | None = None
+        self.background: BackgroundAnalysis | None = None
+
+    def ledger_release(self) -> ReleaseRecord:
+        return self.ctx.ledger.get_release(self.release.id)
+
+    def save(self) -> None:
+        self.ctx.ledger.update_meta(self.release.id, self.state.to_meta())
+
+    def redact(self, text: str) -> str:
+        return self.ctx.secrets.redact(text)
+
+    def group(self, group: str | None) -> list[InstanceStatus]:
+        if group is None:
+            return []
+        found = self.ctx.runtime.list(self.ctx.service, self.ctx.environment)
+        return sorted((i for i in found if i.group == group), key=lambda i: i.name)
+
+    def new_instances(self) -> list[InstanceStatus]:
+        return [i for i in self.group(self.state.new_group) if i.version == self.request.version]
+
+    def shares(self) -> list[GroupShare]:
+        st, ctx = self.state, self.ctx
+        if st.rolling:
+            old = [i for i in self.group(st.stable_group) if i.name in st.routed_old]
+            new = [i for i in self.group(st.new_group) if i.name in st.routed_new]
+            return [
+                GroupShare(ctx.backend_name(st.stable_group or "none"), len(old), old),
+                GroupShare(ctx.backend_name(st.new_group), len(new), new),
+            ]
+        shares = [GroupShare(ctx.backend_name(st.new_group), st.weight, self.new_instances())]
+        if st.stable_group is not None:
+            stable = self.group(st.stable_group)
+            shares.insert(0, GroupShare(ctx.backend_name(st.stable_group), 100 - st.weight, stable))
+        return shares
+
+    def apply_routing(self, shares: list[GroupShare] | None = None) -> Routing:
+        ctx = self.ctx
+        routing = build_routing(
+            ctx.route,
+            ctx.environment,
+            ctx.loaded.spec.service.ready_path,
+            shares if shares is not None else self.shares(),
+        )
+        ctx.router.set_weights(routing)
+        ctx.router.verify(routing, timeout=ctx.config.strategy.verify_timeout)
+        ctx.reporter.event("weights", weights=routing.weights())
+        return routing
+
+    def target(self) -> AnalysisTarget:
+        stable = self.state.stable_group
+        return AnalysisTarget(
+            canary=self.ctx.backend_name(self.state.new_group),
+            stable=self.ctx.backend_name(stable) if stable else None,
+        )
+
+    def background_verdict(self) -> str | None:
+        return self.background.verdict() if self.background is not None else None
+
+    def stop_background(self) -> None:
+        if self.background is not None:
+            self.background.stop()
+            self.background = None
+
+    def restore_stable_routing(self) -> None:
+        """Everything to the stable version (or no route at all when there is none)."""
+        st = self.state
+        if st.stable_group is None:
+            if self.ctx.router.current(self.ctx.route) is not None and st.weight > 0:
+                self.ctx.router.remove(self.ctx.route)
+            return
+        stable = self.group(st.stable_group)
+        if not stable:
+            return
+        share = GroupShare(self.ctx.backend_name(st.stable_group), 100, stable)
+        self.apply_routing([share])
+        st.weight, st.rolling = 0, False
+        self.save()
+
+    def stop_new_group(self) -> None:
+        names = [i.name for i in self.group(self.state.new_group)]
+        if names:
+            self.ctx.runtime.stop(names)
+
+    # -- starting and checking instances -------------------------------------------------
+
+    def ensure_python(self, snapshot: Path) -> PythonEnv:
+        python = self.ctx.loaded.spec.service.python
+        if python is not None:
+            return interpreter_env(python)
+        return ensure_env(snapshot, self.ctx.cache_dir)
+
+    def start_group(self, count: int, first_index: int = 0) -> list[str]:
+        """Start `count` new-version instances numbered from `first_index`; reuse running ones."""
+        ctx, st = self.ctx, self.state
+        names = [f"{ctx.route}-{st.new_group}-{i}" for i in range(first_index, first_index + count)]
+        running = {i.name: i for i in self.group(st.new_group)}
+        if all(
+            n in running
+            and running[n].version == self.request.version
+            and running[n].state is InstanceState.RUNNING
+            for n in names
+        ):
+            return names
+        ctx.runtime.stop([n for n in names if n in running])
+        plan = GroupPlan(
+            service=ctx.loaded.spec.service,
+            environment=ctx.environment,
+            version=self.request.version,
+            group=st.new_group,
+            workdir=self.request.snapshot / ctx.loaded.spec.service.workdir,
+            env=ctx.secrets.resolve(ctx.config.env),
+            python_env=self.python_env or self.ensure_python(self.request.snapshot),
+            log_dir=ctx.layout.logs,
+        )
+        ctx.layout.logs.mkdir(parents=True, exist_ok=True)
+        specs = build_instances(plan, [free_port() for _ in names], first_index)
+        ctx.runtime.start(specs)
+        return names
+
+    def await_ready(self, names: list[str]) -> None:
+        """Wait for readiness within the health timeout and the progress deadline."""
+        config = self.ctx.config
+        deadline = config.strategy.progress_deadline
+        timeout = min(config.health_check_timeout, deadline)
+
+        def listed() -> list[InstanceStatus]:
+            return [i for i in self.group(self.state.new_group) if i.name in names]
+
+        failures = health.wait_ready(listed, self.ctx.loaded.spec.service.ready_path, timeout)
+        if not failures:
+            return
+        text = self.describe(failures, listed())
+        if deadline < config.health_check_timeout and "not ready after" in text:
+            raise ProgressDeadlineError(f"progress deadline ({deadline:g}s) exceeded:\n{text}")
+        raise ReleaseFailedError(text)
+
+    def describe(
+        self, failures: list[health.HealthFailure], instances: list[InstanceStatus]
+    ) -> str:
+        lines = [f"{f.instance}: {f.reason}" for f in failures]
+        logs = {i.name: i.log_file for i in instances}
+        log = logs.get(failures[0].instance) if failures else None
+        if log is not None and log.is_file():
+            tail = log.read_text(errors="replace").splitlines()[-10:]
+            lines += [f"  last lines of {log}:", *(f"  | {t}" for t in tail)]
+        return self.redact("\n".join(lines))
+
+    def smoke_names(self, names: list[str]) -> str:
+        spec = self.ctx.loaded.spec.service
+        paths = [spec.health_path, *self.ctx.config.strategy.smoke_paths]
+        instances = [i for i in self.group(self.state.new_group) if i.name in names]
+        failures = health.smoke_test(instances, paths)
+        if failures:
+            raise ReleaseFailedError(self.describe(failures, instances))
+        return "passed: " + ", ".join(paths)
+
+    def steps_after(self, step: Step) -> int:
+        return len(self.steps) - 1 - self.steps.index(step)
+
+    def sleep_until(self, wall_deadline: float) -> None:
+        while time.time() < wall_deadline:
+            time.sleep(min(0.05, max(0.0, wall_deadline - time.time())))

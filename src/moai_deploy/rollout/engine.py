@@ -1,0 +1,169 @@
+"""The rollout engine: runs a plan step by step, persisting state before acting on it.
+
+Every step is recorded in the ledger before it runs and finished after; the rollout's
+state (release.meta["rollout"]) is saved after every transition, so a killed deployer can
+be resumed (`deploy --resume`) or aborted (`abort`) from another process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from moai_deploy.errors import MoaiError, ReleaseFailedError
+from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.rollout.actions import RolloutRun
+from moai_deploy.rollout.context import RolloutContext
+from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
+from moai_deploy.rollout.plan import Step
+from moai_deploy.rollout.state import Control
+from moai_deploy.rollout.step_actions import StepActions
+from moai_deploy.traffic.base import TrafficError
+
+_CONTROL_EVERY = 0.2  # seconds between reads of the control requests
+_TICK = 0.05
+
+
+class AbortRequested(Exception):
+    """Stop the rollout and return traffic to stable."""
+
+    def __init__(self, reason: str, status: str = "aborted") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class RolloutEngine(StepActions):
+    """Executes one release's plan; `run` returns the finished release or raises."""
+
+    def __init__(self, ctx: RolloutContext, run: RolloutRun, analysis: AnalysisGateway) -> None:
+        super().__init__(ctx, run, analysis)
+        self._control_read_at = 0.0
+        self._control = Control()
+        self._full_promote = False
+
+    def skipping(self) -> bool:
+        return self._full_promote
+
+    def consume_promote(self) -> str | None:
+        wanted = self.control().promote
+        if wanted is None:
+            return None
+        cleared = Control(paused=False, by=self.control().by)
+        self.ctx.ledger.update_meta(self.release.id, cleared.to_meta())
+        self._control = cleared
+        self._full_promote = self._full_promote or wanted == "full"
+        self.ctx.reporter.event("promoted", how=wanted, by=self.control().by)
+        return wanted
+
+    def run(self) -> ReleaseRecord:
+        """Run the remaining steps; on failure or abort, traffic goes back to stable."""
+        handlers = self._handlers()
+        try:
+            while self.state.step < len(self.steps):
+                step = self.steps[self.state.step]
+                self._checkpoint()
+                self._run_step(step, handlers[step.kind])
+                self.state.step += 1
+                self.save()
+        except AbortRequested as exc:
+            self._undo(exc.reason, exc.status)
+            raise ReleaseFailedError(f"release {exc.status}: {exc.reason}") from None
+        except (MoaiError, TrafficError, OSError) as exc:
+            if self.ledger_release().status == "succeeded":
+                self.ctx.reporter.event("cleanup_failed", detail=self.redact(str(exc)))
+                return self.ledger_release()
+            reason = self.redact(str(exc))
+            self._undo(reason, "failed")
+            raise ReleaseFailedError(reason) from exc
+        finally:
+            self.stop_background()
+        return self.ledger_release()
+
+    def _handlers(self) -> dict[str, Callable[[Step], str]]:
+        return {
+            "build": self.build,
+            "start": self.start,
+            "wait_ready": self.wait_ready,
+            "smoke": self.smoke,
+            "set_weight": self.set_weight,
+            "pause": self.pause,
+            "analysis": self.analysis_step,
+            "promote": self.promote,
+            "scale_down": self.scale_down,
+            "rolling_batch": self.rolling_batch,
+        }
+
+    def _run_step(self, step: Step, handler: Callable[[Step], str]) -> None:
+        ledger, reporter = self.ctx.ledger, self.ctx.reporter
+        record = ledger.start_step(self.release.id, step.kind, step.description)
+        reporter.step_started(step.kind, step.description)
+        try:
+            detail = handler(step)
+        except BaseException as exc:
+            message = self.redact(str(exc)) or type(exc).__name__
+            ledger.finish_step(record.id, "failed", message)
+            reporter.step_finished(step.kind, "failed", message)
+            raise
+        ledger.finish_step(record.id, "succeeded", detail)
+        reporter.step_finished(step.kind, "succeeded", detail)
+
+    # -- control: abort, pause, promote requests from other commands -----------------
+
+    def control(self) -> Control:
+        now = time.monotonic()
+        if now - self._control_read_at >= _CONTROL_EVERY:
+            self._control = Control.from_meta(self.ledger_release().meta)
+            self._control_read_at = now
+        return self._control
+
+    def _checkpoint(self) -> None:
+        """Honour abort and pause requests between steps."""
+        self.tick()
+        while self.control().paused:
+            self.state.paused_reason = self.control().reason or "paused by request"
+            self.ctx.reporter.event("paused", reason=self.state.paused_reason)
+            self.wait_until(lambda: not self.control().paused, None)
+        self.state.paused_reason = None
+
+    def tick(self) -> None:
+        """Raise AbortRequested when asked to abort or when background analysis failed."""
+        if self.control().abort:
+            raise AbortRequested(f"aborted by {self.control().by or 'request'}")
+        verdict = self.background_verdict()
+        if verdict == FAILED:
+            raise AbortRequested("background analysis failed")
+        if verdict == INCONCLUSIVE:
+            self.request_pause("background analysis inconclusive: `promote` to continue")
+
+    def wait_until(self, done: Callable[[], bool], seconds: float | None) -> bool:
+        """Wait until `done()` or `seconds` elapse (None: forever), honouring abort."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not done():
+            self.tick()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_TICK)
+        return True
+
+    def request_pause(self, reason: str) -> None:
+        if not self.control().paused:
+            paused = Control(paused=True, by="moai-deploy", reason=reason)
+            self.ctx.ledger.update_meta(self.release.id, paused.to_meta())
+            self._control_read_at = 0.0
+            self.ctx.reporter.event("paused", reason=reason)
+
+    # -- undo -----------------------------------------------------------------------
+
+    def _undo(self, reason: str, status: str) -> None:
+        """Traffic back to stable, new instances stopped, release marked aborted/failed."""
+        ctx = self.ctx
+        self.stop_background()
+        try:
+            self.restore_stable_routing()
+        except (TrafficError, MoaiError, OSError) as exc:
+            ctx.reporter.event("restore_failed", detail=self.redact(str(exc)))
+        self.stop_new_group()
+        if self.ledger_release().status in ("pending", "in_progress"):
+            ctx.ledger.transition(self.release.id, status, message=self.redact(reason))
+        ctx.reporter.event("undone", status=status, reason=reason)

@@ -1,0 +1,154 @@
+"""Strategies as pure planning: strategy + situation -> the ordered steps of a release.
+
+The engine executes these steps through the runtime and router protocols; nothing here
+touches a process, a file or the network, so every plan is testable as data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from moai_deploy.spec.analysis import AnalysisSpec
+from moai_deploy.spec.strategies import (
+    AnalysisStep,
+    AnyStrategy,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    PauseStep,
+    RollingStrategy,
+    SetWeightStep,
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a release plan; `kind` is what the ledger records."""
+
+    kind: str
+    description: str
+    weight: int | None = None  # set_weight: the new version's share of the traffic
+    duration: float | None = None  # pause: seconds, None = until promoted
+    analysis: AnalysisSpec | None = None  # analysis steps
+    start: int = 0  # rolling batch: new instances to start
+    drain: int = 0  # rolling batch: old instances to drain and stop
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the plan depends on besides the strategy."""
+
+    replicas: int
+    has_stable: bool  # something is live now (else: no traffic to shift, just switch)
+    skip_analysis: bool = False  # a rollback inside the rollback window
+
+
+def plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
+    """The steps of a release with `strategy` in `situation`, in order."""
+    if isinstance(strategy, RollingStrategy) and situation.has_stable:
+        return _rolling(strategy, situation)
+    steps = _start(situation.replicas)
+    if not situation.has_stable:
+        return [*steps, _weight(100), *_finish(0.0)]
+    if isinstance(strategy, CanaryStrategy):
+        return [
+            *steps,
+            *_canary(strategy, situation.skip_analysis),
+            *_finish(strategy.scale_down_delay),
+        ]
+    if isinstance(strategy, BlueGreenStrategy):
+        return [*steps, *_blue_green(strategy, situation.skip_analysis)]
+    return [*steps, _weight(100), *_finish(0.0)]
+
+
+def _start(replicas: int) -> list[Step]:
+    return [
+        Step("build", "prepare the release's Python environment"),
+        Step("start", f"start {replicas} instance(s) of the new version"),
+        Step("wait_ready", "wait until every new instance is ready"),
+        Step("smoke", "smoke-test the new instances directly"),
+    ]
+
+
+def _weight(weight: int) -> Step:
+    what = "switch all traffic to the new version" if weight == 100 else f"canary at {weight}%"
+    return Step("set_weight", f"{what} and verify", weight=weight)
+
+
+def _finish(scale_down_delay: float) -> list[Step]:
+    return [
+        Step("promote", "mark the release live"),
+        Step(
+            "scale_down",
+            f"keep the old version {scale_down_delay:g}s, then stop it",
+            duration=scale_down_delay,
+        ),
+    ]
+
+
+def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
+    steps: list[Step] = []
+    if strategy.pre_promotion_analysis is not None and not skip_analysis:
+        steps.append(
+            Step(
+                "analysis",
+                "pre-promotion analysis on the preview route",
+                analysis=strategy.pre_promotion_analysis,
+            )
+        )
+    if strategy.auto_promote is False:
+        steps.append(Step("pause", "wait for `moai-deploy promote`", duration=None))
+    elif strategy.auto_promote is not True and not skip_analysis:
+        steps.append(
+            Step(
+                "pause",
+                f"auto-promote after {strategy.auto_promote:g}s",
+                duration=float(strategy.auto_promote),
+            )
+        )
+    steps.append(_weight(100))
+    if strategy.post_promotion_analysis is not None and not skip_analysis:
+        steps.append(
+            Step("analysis", "post-promotion analysis", analysis=strategy.post_promotion_analysis)
+        )
+    return [*steps, *_finish(strategy.scale_down_delay)]
+
+
+def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
+    steps: list[Step] = []
+    last = 0
+    for spec_step in strategy.effective_steps():
+        if isinstance(spec_step, SetWeightStep):
+            last = spec_step.set_weight
+            steps.append(_weight(spec_step.set_weight))
+        elif skip_analysis:
+            continue  # a rollback inside the window skips pauses and analysis
+        elif isinstance(spec_step, PauseStep):
+            duration = spec_step.pause.duration
+            text = "until promoted" if duration is None else f"{duration:g}s"
+            steps.append(Step("pause", f"pause {text}", duration=duration))
+        elif isinstance(spec_step, AnalysisStep):
+            steps.append(Step("analysis", "analysis", analysis=spec_step.analysis))
+    if last != 100:
+        steps.append(_weight(100))
+    return steps
+
+
+def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
+    steps = [Step("build", "prepare the release's Python environment")]
+    surge, unavailable = strategy.max_surge, strategy.max_unavailable
+    started = drained = 0
+    batches = math.ceil(situation.replicas / max(1, surge + unavailable))
+    for index in range(batches):
+        start = min(surge + unavailable, situation.replicas - started)
+        drain = min(start, situation.replicas - drained)
+        started, drained = started + start, drained + drain
+        steps.append(
+            Step(
+                "rolling_batch",
+                f"batch {index + 1}/{batches}: start {start} new, drain {drain} old",
+                start=start,
+                drain=drain,
+            )
+        )
+    return [*steps, Step("promote", "mark the release live")]

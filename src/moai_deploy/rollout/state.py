@@ -1,0 +1,64 @@
+"""The rollout's persisted state (release.meta["rollout"]) and its control requests
+(release.meta["control"]), written before every transition so a crash can be resumed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from moai_deploy.rollout.plan import Step
+
+
+@dataclass
+class RolloutState:
+    """Where a release is; enough to resume or abort it from another process."""
+
+    new_group: str
+    stable_group: str | None
+    stable_release: int | None
+    plan_digest: str
+    skip_analysis: bool = False
+    step: int = 0  # index of the next step to run (a started, unfinished one re-runs)
+    weight: int = 0  # the new version's share of the traffic
+    routed_new: list[str] = field(default_factory=list)  # rolling: new instances routed
+    routed_old: list[str] = field(default_factory=list)  # rolling: old instances routed
+    rolling: bool = False
+    pause_started: float | None = None  # wall clock, so a resumed pause keeps its end
+    paused_reason: str | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"rollout": asdict(self)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> RolloutState:
+        data = meta.get("rollout")
+        if not isinstance(data, dict):
+            raise ValueError("release has no rollout state")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Control:
+    """What other commands asked of a running rollout."""
+
+    abort: bool = False
+    promote: str | None = None  # "step" (skip the current pause) or "full"
+    paused: bool = False
+    by: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Control:
+        data = meta.get("control") or {}
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"control": asdict(self)}
+
+
+def plan_digest(steps: list[Step]) -> str:
+    """A fingerprint of a plan: a resumed rollout must follow the plan it started with."""
+    text = json.dumps([(s.kind, s.weight, s.duration, s.start, s.drain) for s in steps])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,174 @@
+"""The handler of each plan step kind; the engine calls them in plan order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.rollout.actions import RolloutBase
+from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, SUCCESSFUL
+from moai_deploy.rollout.plan import Step
+from moai_deploy.spec.strategies import CanaryStrategy, RollingStrategy
+
+
+class AnalysisFailedError(ReleaseFailedError):
+    """An analysis step judged the new version bad."""
+
+
+class StepActions(RolloutBase):
+    """One method per step kind; each returns the detail the ledger records."""
+
+    # Provided by the engine (control handling).
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def wait_until(self, done: Callable[[], bool], seconds: float | None) -> bool:
+        raise NotImplementedError
+
+    def request_pause(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def consume_promote(self) -> str | None:
+        """Take a pending promote request ("step"/"full"), clearing it."""
+        raise NotImplementedError
+
+    # -- steps -----------------------------------------------------------------------
+
+    def build(self, step: Step) -> str:
+        self.python_env = self.ensure_python(self.request.snapshot)
+        if self.ctx.loaded.spec.service.python is not None:
+            return f"using interpreter {self.python_env.python}"
+        how = "reused" if self.python_env.reused else "built"
+        return f"{how} environment {self.python_env.python.parent.parent.name}"
+
+    def start(self, step: Step) -> str:
+        names = self.start_group(self.ctx.config.replicas)
+        ports = [i.port for i in self.new_instances()]
+        self.ctx.ledger.update_meta(
+            self.release.id, {"group": self.state.new_group, "ports": ports}
+        )
+        return f"{self.state.new_group}: " + ", ".join(names)
+
+    def wait_ready(self, step: Step) -> str:
+        names = [i.name for i in self.new_instances()]
+        self.await_ready(names)
+        return f"{len(names)} instance(s) ready"
+
+    def smoke(self, step: Step) -> str:
+        return self.smoke_names([i.name for i in self.new_instances()])
+
+    def set_weight(self, step: Step) -> str:
+        if self.skipping() and step.weight != 100:
+            return "skipped: promoted in full"
+        assert step.weight is not None
+        self.state.weight = step.weight
+        self.save()  # persisted before acting: a resumed rollout re-applies it
+        routing = self.apply_routing()
+        self._maybe_start_background()
+        weights = ", ".join(f"{k}={v}" for k, v in routing.weights().items())
+        return f"{step.weight}% to {self.request.version}, verified ({weights})"
+
+    def pause(self, step: Step) -> str:
+        if self.skipping():
+            return "skipped: promoted in full"
+        if self.state.pause_started is None:
+            self.state.pause_started = time.time()
+            self.save()
+        self.ctx.reporter.event("pause", seconds=step.duration)
+        remaining = None
+        if step.duration is not None:
+            remaining = max(0.0, self.state.pause_started + step.duration - time.time())
+        promoted = self.wait_until(lambda: self.consume_promote() is not None, remaining)
+        self.state.pause_started = None
+        return "promoted" if promoted else f"waited {step.duration:g}s"
+
+    def analysis_step(self, step: Step) -> str:
+        if self.skipping() or step.analysis is None:
+            return "skipped"
+        phase = self.analysis.run(
+            step.analysis, self.target(), self._interrupted, self._measurement
+        )
+        if phase == FAILED:
+            raise AnalysisFailedError("analysis failed")
+        if phase == INCONCLUSIVE:
+            self.request_pause("analysis inconclusive: `moai-deploy promote` to continue")
+            self.wait_until(lambda: self.consume_promote() is not None, None)
+            return "inconclusive, then promoted"
+        return phase if phase == SUCCESSFUL else f"ended: {phase}"
+
+    def _interrupted(self) -> bool:
+        self.tick()  # raises on abort
+        return self.consume_promote() == "full"
+
+    def _measurement(self, data: dict[str, Any]) -> None:
+        self.ctx.reporter.event("measurement", **data)
+
+    def promote(self, step: Step) -> str:
+        self.stop_background()
+        ledger = self.ctx.ledger
+        if self.ledger_release().status != "succeeded":
+            self.release = ledger.transition(self.release.id, "succeeded")
+        rollback_of = self.request.rollback_of
+        if rollback_of is not None and ledger.get_release(rollback_of).status == "succeeded":
+            ledger.transition(rollback_of, "rolled_back")
+        return f"{self.request.version} is live"
+
+    def scale_down(self, step: Step) -> str:
+        st = self.state
+        old = self.group(st.stable_group) if st.stable_group != st.new_group else []
+        if not old:
+            return "no previous version running"
+        self.ctx.reporter.event("scale_down_wait", seconds=step.duration or 0.0)
+        time.sleep(step.duration or 0.0)
+        self.apply_routing([s for s in self.shares() if s.backend.endswith(st.new_group)])
+        self.ctx.runtime.stop([i.name for i in old])
+        return f"stopped {len(old)} {st.stable_group} instance(s)"
+
+    def rolling_batch(self, step: Step) -> str:
+        st, strategy = self.state, self.ctx.config.strategy
+        assert isinstance(strategy, RollingStrategy)
+        if not st.rolling:
+            st.rolling, st.routed_old = True, [i.name for i in self.group(st.stable_group)]
+            self.save()
+        last = self.steps_after(step) == 0
+        pre = min(strategy.max_unavailable, len(st.routed_old), step.drain)
+        self._drain(pre, strategy.pre_stop_delay)
+        names = self.start_group(step.start, first_index=len(st.routed_new))
+        self.await_ready(names)
+        self.smoke_names(names)
+        st.routed_new = sorted(set(st.routed_new) | set(names))
+        self.save()
+        self.apply_routing()
+        rest = len(st.routed_old) if last else step.drain - pre
+        self._drain(rest, strategy.pre_stop_delay)
+        return f"{len(st.routed_new)} new in service, {len(st.routed_old)} old left"
+
+    def _drain(self, count: int, pre_stop_delay: float) -> None:
+        if count <= 0:
+            return
+        st = self.state
+        victims, st.routed_old = st.routed_old[:count], st.routed_old[count:]
+        self.save()
+        self.apply_routing()  # out of the router first, so no new request reaches them
+        self.wait_until(lambda: False, pre_stop_delay)
+        self.ctx.runtime.stop(victims)
+
+    def skipping(self) -> bool:
+        """True once `promote --full` asked to skip the remaining steps."""
+        raise NotImplementedError
+
+    def _maybe_start_background(self) -> None:
+        strategy = self.ctx.config.strategy
+        if (
+            self.background is None
+            and isinstance(strategy, CanaryStrategy)
+            and strategy.analysis is not None
+            and not self.state.skip_analysis
+            and self.state.stable_group is not None
+            and 0 < self.state.weight < 100
+        ):
+            self.background = self.analysis.background(
+                strategy.analysis, self.target(), self._measurement
+            )
