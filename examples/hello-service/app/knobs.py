@@ -18,6 +18,7 @@ ERROR_RATE = "HELLO_ERROR_RATE"
 LATENCY_MS = "HELLO_LATENCY_MS"
 START_DELAY = "HELLO_START_DELAY"
 NEVER_READY = "HELLO_NEVER_READY"
+FAULT_AFTER = "HELLO_FAULT_AFTER"
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 _FALSY = frozenset({"0", "false", "no", "off"})
@@ -35,6 +36,7 @@ class Knobs:
     latency_s: float = 0.0
     start_delay_s: float = 0.0
     never_ready: bool = False
+    fault_after_s: float = 0.0  # errors and latency start this long after startup
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Knobs:
@@ -44,6 +46,7 @@ class Knobs:
             latency_s=_non_negative(env, LATENCY_MS) / 1000.0,
             start_delay_s=_non_negative(env, START_DELAY),
             never_ready=_flag(env, NEVER_READY),
+            fault_after_s=_non_negative(env, FAULT_AFTER),
         )
 
 

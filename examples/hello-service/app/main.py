@@ -45,6 +45,12 @@ class Lifecycle:
             return "starting (HELLO_START_DELAY)"
         return None
 
+    def fault_active(self) -> bool:
+        """Whether the error-rate and latency knobs apply yet (HELLO_FAULT_AFTER)."""
+        if self.started_at is None:
+            return False
+        return time.monotonic() - self.started_at >= self.knobs.fault_after_s
+
 
 def create_app(env: Mapping[str, str] | None = None) -> FastAPI:
     """Build the app from `env` (default: os.environ); raises KnobError on a bad knob."""
@@ -83,8 +89,9 @@ def _add_routes(
     @app.get("/")
     async def hello() -> JSONResponse:
         # Decide on arrival, so the failing requests follow arrival order exactly.
-        fails = errors.next_fails()
-        if knobs.latency_s > 0:
+        active = life.fault_active()
+        fails = active and errors.next_fails()
+        if active and knobs.latency_s > 0:
             await asyncio.sleep(knobs.latency_s)
         if fails:
             body = {"error": "injected failure (HELLO_ERROR_RATE)", "version": __version__}

@@ -138,6 +138,17 @@ def test_start_delay_holds_ready_back_then_releases_it() -> None:
     assert waited >= 0.45  # the delay runs from lifespan startup, just before `started`
 
 
+def test_fault_after_delays_errors_until_the_release_has_run_a_while() -> None:
+    with serve(HELLO_ERROR_RATE="1", HELLO_FAULT_AFTER="0.4") as client:
+        started = time.monotonic()
+        healthy = statuses(client, 5)
+        assert time.monotonic() - started < 0.4, "too slow to observe the healthy phase"
+        time.sleep(0.45)
+        faulty = statuses(client, 3)
+    assert healthy == [200] * 5
+    assert faulty == [500] * 3
+
+
 def test_never_ready_stays_503() -> None:
     with serve(HELLO_NEVER_READY="true") as client:
         codes = {client.get("/ready").status_code for _ in range(3)}
@@ -181,6 +192,7 @@ def test_metrics_endpoint_is_prometheus_text() -> None:
         ("HELLO_LATENCY_MS", "fast"),
         ("HELLO_LATENCY_MS", "-5"),
         ("HELLO_START_DELAY", "inf"),
+        ("HELLO_FAULT_AFTER", "-1"),
         ("HELLO_NEVER_READY", "maybe"),
     ],
 )
