@@ -44,8 +44,19 @@ def edit_spec(project_dir: Path, environment: str, **changes: object) -> None:
     data["environments"][environment].update(changes)
     yaml.dump(data, path)
     subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "-C", str(project_dir),
-         "commit", "-q", "-am", "spec change"],
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@localhost",
+            "-C",
+            str(project_dir),
+            "commit",
+            "-q",
+            "-am",
+            "spec change",
+        ],
         check=True,
     )
 

@@ -108,7 +108,11 @@ def test_rollback_to_a_named_version_and_unknown_version(project_dir: Path) -> N
 def _cli(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "moai_deploy", *args],
-        cwd=project_dir, capture_output=True, text=True, timeout=240, check=False,
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
 
 

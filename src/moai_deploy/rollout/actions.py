@@ -73,9 +73,11 @@ class RolloutBase:
         if st.rolling:
             old = [i for i in self.group(st.stable_group) if i.name in st.routed_old]
             new = [i for i in self.group(st.new_group) if i.name in st.routed_new]
+            # Per-instance balance: each group's share follows its routed instance count.
+            new_share = round(100 * len(new) / max(1, len(old) + len(new)))
             return [
-                GroupShare(ctx.backend_name(st.stable_group or "none"), len(old), old),
-                GroupShare(ctx.backend_name(st.new_group), len(new), new),
+                GroupShare(ctx.backend_name(st.stable_group or "none"), 100 - new_share, old),
+                GroupShare(ctx.backend_name(st.new_group), new_share, new),
             ]
         shares = [GroupShare(ctx.backend_name(st.new_group), st.weight, self.new_instances())]
         if st.stable_group is not None:

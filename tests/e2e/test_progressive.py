@@ -1,0 +1,146 @@
+"""Canary and rolling releases on real processes behind real Traefik, under real load."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from moai_deploy.observe.load import start_load_in_background
+from moai_deploy.pipeline import control, operations
+from moai_deploy.pipeline.project import Project
+
+from .conftest import ENV, edit_spec, make_v2, reopen
+
+pytestmark = pytest.mark.slow
+
+
+class Recorder:
+    """A reporter that keeps every event (weights, steps) for assertions."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def step_started(self, kind: str, description: str) -> None:
+        self.events.append(("step_started", {"step": kind}))
+
+    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
+        self.events.append(("step_finished", {"step": kind, "outcome": outcome}))
+
+    def event(self, name: str, **fields: Any) -> None:
+        self.events.append((name, fields))
+
+    def weights(self) -> list[dict[str, int]]:
+        return [f["weights"] for name, f in self.events if name == "weights"]
+
+
+def _url(project: Project) -> str:
+    return f"http://127.0.0.1:{project.loaded.spec.port_of(ENV)}/"
+
+
+def test_healthy_canary_walks_every_step_under_load_without_a_failed_request(
+    project_dir: Path,
+) -> None:
+    project = reopen(project_dir)
+    operations.deploy(project, ENV, "v1")
+    canary = {
+        "type": "canary",
+        "steps": [
+            {"set_weight": 25},
+            {"pause": {"duration": "1s"}},
+            {"set_weight": 50},
+            {"pause": {"duration": "1s"}},
+        ],
+    }
+    edit_spec(project_dir, ENV, strategy=canary)
+    make_v2(project_dir)
+    project = reopen(project_dir)
+    recorder = Recorder()
+    load = start_load_in_background(_url(project), duration=60, concurrency=8)
+    try:
+        release = operations.deploy(project, ENV, "v2", recorder)
+    finally:
+        load.stop()
+        report = load.result(timeout=30)
+
+    assert release.status == "succeeded"
+    blue, green = "hello-demo-blue", "hello-demo-green"
+    assert recorder.weights()[:3] == [
+        {blue: 75, green: 25},
+        {blue: 50, green: 50},
+        {blue: 0, green: 100},
+    ]
+    assert recorder.weights()[-1] == {green: 100}  # old version retired
+    assert report.failed == 0, report.to_dict()
+    served = {v for _, counts in report.versions_timeline() for v in counts}
+    assert {"1.0.0", "2.0.0"} <= served
+    assert httpx.get(_url(project), timeout=5).json()["version"] == "2.0.0"
+
+
+def test_rolling_update_replaces_instances_in_batches_with_zero_failures(project_dir: Path) -> None:
+    project = reopen(project_dir)
+    edit_spec(project_dir, ENV, replicas=3)
+    project = reopen(project_dir)
+    operations.deploy(project, ENV, "v1")
+    rolling = {"type": "rolling", "max_surge": 2, "max_unavailable": 0, "pre_stop_delay": "0.5s"}
+    edit_spec(project_dir, ENV, strategy=rolling)
+    make_v2(project_dir)
+    project = reopen(project_dir)
+    load = start_load_in_background(_url(project), duration=60, concurrency=8)
+    try:
+        release = operations.deploy(project, ENV, "v2")
+    finally:
+        load.stop()
+        report = load.result(timeout=30)
+
+    assert release.status == "succeeded"
+    batches = [s for s in project.ledger.steps(release.id) if s.kind == "rolling_batch"]
+    assert len(batches) == 2 and all(s.outcome == "succeeded" for s in batches)
+    instances = project.runtime.list(project.service, ENV)
+    assert sorted(i.version for i in instances) == ["v2", "v2", "v2"]
+    assert report.failed == 0, report.to_dict()
+
+
+def test_indefinite_pause_waits_for_promote(project_dir: Path) -> None:
+    project = reopen(project_dir)
+    operations.deploy(project, ENV, "v1")
+    canary = {"type": "canary", "steps": [{"set_weight": 50}, {"pause": {}}]}
+    edit_spec(project_dir, ENV, strategy=canary)
+    make_v2(project_dir)
+    outcome: dict[str, Any] = {}
+
+    def deploy() -> None:
+        own = reopen(project_dir)
+        try:
+            outcome["release"] = operations.deploy(own, ENV, "v2")
+        finally:
+            own.close()
+
+    worker = threading.Thread(target=deploy)
+    worker.start()
+    watcher = reopen(project_dir)
+    deadline = time.monotonic() + 60
+    while not _paused_at_pause(watcher):
+        assert time.monotonic() < deadline and worker.is_alive(), "never reached the pause"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert worker.is_alive()  # still waiting: an indefinite pause does not time out
+    assert watcher.ledger.in_progress(watcher.service, ENV)[0].meta["rollout"]["weight"] == 50
+
+    control.promote(watcher, ENV)
+    worker.join(timeout=60)
+    assert outcome["release"].status == "succeeded"
+    actions = [a.action for a in watcher.ledger.list_audit(watcher.service, ENV)]
+    assert "promote" in actions
+
+
+def _paused_at_pause(project: Project) -> bool:
+    unfinished = project.ledger.in_progress(project.service, ENV)
+    if not unfinished:
+        return False
+    steps = project.ledger.steps(unfinished[0].id)
+    return bool(steps) and steps[-1].kind == "pause" and steps[-1].outcome == "running"
