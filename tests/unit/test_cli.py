@@ -26,7 +26,9 @@ environments:
 """
 
 
-def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+def invoke(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
     monkeypatch.setattr("sys.argv", ["moai-deploy", *args])
     with pytest.raises(SystemExit) as exited:
         run()
@@ -44,7 +46,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         check=True,
     )
     subprocess.run(
-        ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@l", "commit", "-qm", "x"],
+        [
+            "git",
+            "-C",
+            str(tmp_path),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@l",
+            "commit",
+            "-qm",
+            "x",
+        ],
         check=True,
     )
     monkeypatch.chdir(tmp_path)
@@ -52,12 +65,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_validate_ok(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_ok(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, _ = invoke(capsys, monkeypatch, "validate")
     assert code == 0 and "is valid" in out
 
 
-@pytest.mark.parametrize("name", ["plaintext_secret.yaml", "malformed_yaml.yaml", "unknown_key.yaml"])
+@pytest.mark.parametrize(
+    "name", ["plaintext_secret.yaml", "malformed_yaml.yaml", "unknown_key.yaml"]
+)
 def test_validate_bad_spec_exits_2_naming_file_and_line(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -144,7 +161,9 @@ def test_init_detects_fastapi_and_writes_a_valid_spec(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "api.py").write_text("from fastapi import FastAPI\n\nservice = FastAPI()\n")
+    (tmp_path / "shop" / "api.py").write_text(
+        "from fastapi import FastAPI\n\nservice = FastAPI()\n"
+    )
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "x.py").write_text("app = Flask(__name__)\n")  # skipped folder
     monkeypatch.chdir(tmp_path)

@@ -87,8 +87,23 @@ _leaf = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
 )
 _keys = st.sampled_from(
-    ["service", "name", "command", "environments", "defaults", "env", "port", "replicas",
-     "strategy", "type", "blue_green", "x", "development", "scale_down_delay", "releases"]
+    [
+        "service",
+        "name",
+        "command",
+        "environments",
+        "defaults",
+        "env",
+        "port",
+        "replicas",
+        "strategy",
+        "type",
+        "blue_green",
+        "x",
+        "development",
+        "scale_down_delay",
+        "releases",
+    ]
 )
 _tree = st.recursive(
     _leaf,
@@ -101,7 +116,9 @@ _tree = st.recursive(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_keys, _tree, max_size=5))
-def test_arbitrary_yaml_documents_never_traceback(tmp_path_factory: pytest.TempPathFactory, data: dict[str, object]) -> None:
+def test_arbitrary_yaml_documents_never_traceback(
+    tmp_path_factory: pytest.TempPathFactory, data: dict[str, object]
+) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "moai-deploy.yaml"
     with path.open("w") as handle:
         YAML(typ="safe").dump(data, handle)
