@@ -110,16 +110,21 @@ def resume(
     """Continue the release a killed deployer left in progress, from its last step."""
     project.environment(environment)
     with locked(project, environment, LockRequest(actor(), "resume"), options):
-        release = active_release(project, environment)
+        release = active_release(project, environment, cleanup=True)
         engine = resume_engine(project, environment, release, reporter)
         return _run(project, environment, engine, "resume")
 
 
-def active_release(project: Project, environment: str) -> ReleaseRecord:
+def active_release(project: Project, environment: str, *, cleanup: bool = False) -> ReleaseRecord:
+    """The release in progress; with `cleanup`, also a live one whose plan did not finish
+    (its deployer died after promotion, e.g. while waiting to scale the old version down)."""
     unfinished = project.ledger.in_progress(project.service, environment)
-    if not unfinished:
-        raise BadInputError(f"no release of {environment!r} is in progress")
-    return unfinished[0]
+    if unfinished:
+        return unfinished[0]
+    live = project.ledger.live_release(project.service, environment)
+    if cleanup and live is not None and not live.meta.get("rollout", {}).get("done", True):
+        return live
+    raise BadInputError(f"no release of {environment!r} is in progress")
 
 
 def resume_engine(

@@ -65,6 +65,7 @@ class RolloutEngine(StepActions):
                 self._checkpoint()
                 self._run_step(step, handlers[step.kind])
                 self.state.step += 1
+                self.state.done = self.state.step >= len(self.steps)
                 self.save()
         except AbortRequested as exc:
             self._undo(exc.reason, exc.status)

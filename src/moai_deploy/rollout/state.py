@@ -27,6 +27,7 @@ class RolloutState:
     rolling: bool = False
     pause_started: float | None = None  # wall clock, so a resumed pause keeps its end
     paused_reason: str | None = None
+    done: bool = False  # every step ran (a live release can still owe its scale-down)
 
     def to_meta(self) -> dict[str, Any]:
         return {"rollout": asdict(self)}
