@@ -32,8 +32,26 @@ def open_project(spec: Path) -> Iterator[Project]:
 
 
 def reporter_for(as_json: bool) -> Reporter:
-    """JSON lines for machines, a live rich view for people."""
+    """JSON lines for machines, step lines for people."""
     return output.JsonReporter() if as_json else output.RichReporter()
+
+
+@contextmanager
+def rollout_reporter(project: Project, as_json: bool) -> Iterator[Reporter]:
+    """JSON lines for CI; on a terminal the live view with per-version traffic; else lines."""
+    if as_json or not output.console.is_terminal:
+        yield reporter_for(as_json)
+        return
+    from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
+    from moai_deploy.cli.live import LiveReporter, TrafficStats
+
+    provider = TraefikMetricProvider(project.traefik.metrics_url)
+
+    def stats(backend: str) -> TrafficStats | None:
+        return provider.stats(backend, 5.0)
+
+    with LiveReporter(stats, output.console) as live:
+        yield live
 
 
 def parse_lock_wait(text: str) -> float:

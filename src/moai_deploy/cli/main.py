@@ -20,6 +20,7 @@ from moai_deploy.cli.common import (
     open_project,
     parse_lock_wait,
     reporter_for,
+    rollout_reporter,
 )
 from moai_deploy.cli.output import console, err_console, print_json
 from moai_deploy.errors import MoaiError
@@ -99,7 +100,8 @@ def deploy(
         if not as_json:
             console.print(f"[bold]deploy[/] {project.service} -> {environment}")
         options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait), resume=resume)
-        release = operations.deploy(project, environment, version, _reporter(as_json), options)
+        with rollout_reporter(project, as_json) as reporter:
+            release = operations.deploy(project, environment, version, reporter, options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
 
 
@@ -117,7 +119,8 @@ def rollback(
         if not as_json:
             console.print(f"[bold]rollback[/] {project.service} {environment}")
         options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
-        release = operations.rollback(project, environment, to, _reporter(as_json), options)
+        with rollout_reporter(project, as_json) as reporter:
+            release = operations.rollback(project, environment, to, reporter, options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live again")
 
 
