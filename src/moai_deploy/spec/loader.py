@@ -164,8 +164,20 @@ def _short(value: Any) -> str:
 
 
 def _dotted(loc: Loc) -> str:
-    parts = [str(p) for p in loc if p not in ("[key]", "blue_green") and not isinstance(p, int)]
+    """The user's key path: pydantic's union tags and list indexes left out."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) or part == "[key]" or _is_union_tag(str(part), parts):
+            continue
+        parts.append(str(part))
     return ".".join(parts) or "(top level)"
+
+
+def _is_union_tag(part: str, before: list[str]) -> bool:
+    if before and before[-1] == "strategy" and part in ("blue_green", "canary", "rolling"):
+        return True
+    # Members of untagged unions appear by class name (TemplateRef) or validator label.
+    return (part[:1].isupper() and any(c.islower() for c in part)) or "[" in part
 
 
 def _line_of(doc: CommentedMap, loc: Loc) -> int | None:
