@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -65,4 +67,26 @@ def reopen(project_dir: Path) -> Project:
     return Project.open(project_dir / "moai-deploy.yaml")
 
 
-__all__ = ["ENV", "edit_spec", "make_v2", "reopen"]
+class Recorder:
+    """A reporter that keeps every event, with the wall time it arrived, for assertions."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str, dict[str, Any]]] = []
+
+    def step_started(self, kind: str, description: str) -> None:
+        self.events.append((time.time(), "step_started", {"step": kind}))
+
+    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
+        self.events.append((time.time(), "step_finished", {"step": kind, "outcome": outcome}))
+
+    def event(self, name: str, **fields: Any) -> None:
+        self.events.append((time.time(), name, fields))
+
+    def weights(self) -> list[dict[str, int]]:
+        return [f["weights"] for _, name, f in self.events if name == "weights"]
+
+    def named(self, name: str) -> list[tuple[float, dict[str, Any]]]:
+        return [(at, f) for at, n, f in self.events if n == name]
+
+
+__all__ = ["ENV", "Recorder", "edit_spec", "make_v2", "reopen"]

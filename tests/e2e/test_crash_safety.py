@@ -38,13 +38,15 @@ CANARY = {
 }
 
 
-def _cli(project_dir: Path, *args: str) -> subprocess.Popen[str]:
+def _cli(project_dir: Path, *args: str, failpoint: str = "") -> subprocess.Popen[str]:
+    env = {**os.environ, "MOAI_DEPLOY_FAILPOINTS": failpoint}
     return subprocess.Popen(
         [sys.executable, "-m", "moai_deploy", *args],
         cwd=project_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -71,19 +73,24 @@ def _served(project_dir: Path) -> str:
         project.close()
 
 
+# Short steps die by failpoint (exactly when the step is recorded, before it acts); long
+# ones (seconds) are killed from outside while they run, in the middle of their work.
 @pytest.mark.parametrize(
-    ("kind", "nth", "then"),
+    ("kind", "nth", "then", "how"),
     [
-        ("build", 1, "resume"),
-        ("start", 1, "abort"),
-        ("wait_ready", 1, "resume"),
-        ("pause", 1, "abort"),
-        ("pause", 2, "resume"),
-        ("set_weight", 2, "abort"),
-        ("scale_down", 1, "resume"),
+        ("build", 1, "resume", "failpoint"),
+        ("start", 1, "abort", "failpoint"),
+        ("wait_ready", 1, "resume", "from outside"),
+        ("pause", 1, "abort", "from outside"),
+        ("set_weight", 2, "abort", "failpoint"),
+        ("set_weight", 3, "resume", "failpoint"),
+        ("pause", 2, "resume", "from outside"),
+        ("scale_down", 1, "resume", "from outside"),
     ],
 )
-def test_sigkill_then_resume_or_abort(project_dir: Path, kind: str, nth: int, then: str) -> None:
+def test_sigkill_then_resume_or_abort(
+    project_dir: Path, kind: str, nth: int, then: str, how: str
+) -> None:
     project = reopen(project_dir)
     operations.deploy(project, ENV, "v1")
     project.close()
@@ -94,10 +101,14 @@ def test_sigkill_then_resume_or_abort(project_dir: Path, kind: str, nth: int, th
     load = start_load_in_background(url, duration=120, concurrency=4)
     ledger = Ledger.open(ledger_url(project.layout.ledger_db))
     try:
-        deployer = _cli(project_dir, "deploy", ENV, "--version", "v2")
-        _wait_for_step(ledger, kind, nth)
-        os.kill(deployer.pid, signal.SIGKILL)
-        deployer.wait(timeout=10)
+        failpoint = f"{kind}:{nth}" if how == "failpoint" else ""
+        deployer = _cli(project_dir, "deploy", ENV, "--version", "v2", failpoint=failpoint)
+        if failpoint:
+            assert deployer.wait(timeout=120) == -signal.SIGKILL, deployer.communicate()
+        else:
+            _wait_for_step(ledger, kind, nth)
+            os.kill(deployer.pid, signal.SIGKILL)
+            deployer.wait(timeout=10)
 
         shown = subprocess.run(
             [sys.executable, "-m", "moai_deploy", "status", ENV, "--json"],

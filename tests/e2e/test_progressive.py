@@ -14,28 +14,9 @@ from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
 
-from .conftest import ENV, edit_spec, make_v2, reopen
+from .conftest import ENV, Recorder, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
-
-
-class Recorder:
-    """A reporter that keeps every event (weights, steps) for assertions."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def step_started(self, kind: str, description: str) -> None:
-        self.events.append(("step_started", {"step": kind}))
-
-    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
-        self.events.append(("step_finished", {"step": kind, "outcome": outcome}))
-
-    def event(self, name: str, **fields: Any) -> None:
-        self.events.append((name, fields))
-
-    def weights(self) -> list[dict[str, int]]:
-        return [f["weights"] for name, f in self.events if name == "weights"]
 
 
 def _url(project: Project) -> str:

@@ -7,7 +7,8 @@ import re
 import pytest
 from rich.console import Console
 
-from moai_deploy.observe.load import NO_VERSION, LoadReport, RequestSample, render_summary
+from moai_deploy.observe.load import NO_VERSION, LoadReport, RequestSample
+from moai_deploy.observe.summary import render_summary
 
 
 def ok(start: float, latency: float = 0.01, version: str | None = "1.0.0") -> RequestSample:

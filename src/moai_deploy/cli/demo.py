@@ -21,7 +21,8 @@ from ruamel.yaml import YAML
 import moai_deploy
 from moai_deploy.cli.output import RichReporter, console, releases_table
 from moai_deploy.errors import BadInputError, MoaiError
-from moai_deploy.observe.load import LoadReport, render_summary, start_load_in_background
+from moai_deploy.observe.load import LoadReport, start_load_in_background
+from moai_deploy.observe.summary import render_summary
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.base import free_port
@@ -51,13 +52,15 @@ def _git(workspace: Path, *args: str) -> None:
 
 
 def prepare_workspace(example: Path, workspace: Path) -> Path:
-    """A git repository holding the example at v1, its demo environment on a free port."""
+    """A git repository holding the example at v1, every environment on a free port
+    (the scratch copy must not collide with anything already listening here)."""
     project = workspace / "hello-service"
     shutil.copytree(example, project, ignore=_COPY_IGNORE)
     yaml = YAML(typ="rt")
     spec_path = project / "moai-deploy.yaml"
     data = yaml.load(spec_path)
-    data["environments"][ENVIRONMENT]["port"] = free_port()
+    for overlay in data["environments"].values():
+        overlay["port"] = free_port()
     yaml.dump(data, spec_path)
     _git(project, "init", "-q", "-b", "main")
     _git(project, "add", "-A")

@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 from moai_deploy.errors import MoaiError, ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
-from moai_deploy.rollout.actions import RolloutRun
+from moai_deploy.rollout import failpoints
+from moai_deploy.rollout.actions import ProgressDeadlineError, RolloutRun
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.state import Control
-from moai_deploy.rollout.step_actions import StepActions
+from moai_deploy.rollout.step_actions import AnalysisFailedError, StepActions
 from moai_deploy.traffic.base import TrafficError
 
 _CONTROL_EVERY = 0.2  # seconds between reads of the control requests
@@ -75,7 +76,9 @@ class RolloutEngine(StepActions):
                 self.ctx.reporter.event("cleanup_failed", detail=self.redact(str(exc)))
                 return self.ledger_release()
             reason = self.redact(str(exc))
-            self._undo(reason, "failed")
+            # Argo's words: a judged-bad or stuck release is aborted; a broken one failed.
+            judged = isinstance(exc, ProgressDeadlineError | AnalysisFailedError)
+            self._undo(reason, "aborted" if judged else "failed")
             raise ReleaseFailedError(reason) from exc
         finally:
             self.stop_background()
@@ -98,6 +101,7 @@ class RolloutEngine(StepActions):
     def _run_step(self, step: Step, handler: Callable[[Step], str]) -> None:
         ledger, reporter = self.ctx.ledger, self.ctx.reporter
         record = ledger.start_step(self.release.id, step.kind, step.description)
+        failpoints.hit(step.kind)
         reporter.step_started(step.kind, step.description)
         try:
             detail = handler(step)
@@ -159,11 +163,11 @@ class RolloutEngine(StepActions):
     def _undo(self, reason: str, status: str) -> None:
         """Traffic back to stable, new instances stopped, release marked aborted/failed."""
         ctx = self.ctx
-        self.stop_background()
         try:
-            self.restore_stable_routing()
+            self.restore_stable_routing()  # first: every moment here serves the bad version
         except (TrafficError, MoaiError, OSError) as exc:
             ctx.reporter.event("restore_failed", detail=self.redact(str(exc)))
+        self.stop_background()
         self.stop_new_group()
         if self.ledger_release().status in ("pending", "in_progress"):
             ctx.ledger.transition(self.release.id, status, message=self.redact(reason))

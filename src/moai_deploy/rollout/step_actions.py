@@ -65,8 +65,8 @@ class StepActions(RolloutBase):
         assert step.weight is not None
         self.state.weight = step.weight
         self.save()  # persisted before acting: a resumed rollout re-applies it
+        self._maybe_start_background()  # its baseline is taken before the canary has traffic
         routing = self.apply_routing()
-        self._maybe_start_background()
         weights = ", ".join(f"{k}={v}" for k, v in routing.weights().items())
         return f"{step.weight}% to {self.request.version}, verified ({weights})"
 
