@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import ops, output, trace
+from moai_deploy.cli import ops, output, render, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -223,6 +223,7 @@ def _main(
 
 ops.register(app)
 trace.register(app)
+render.register(app)
 
 
 def run() -> None:

@@ -1,7 +1,7 @@
 """`moai-deploy render` and `moai-deploy diff`: deployment artifacts from the spec.
 
-Exit codes: 0 ok (for diff: no difference), 1 differences found (diff, --consistency,
---validate findings), 2 bad input.
+Exit codes: 0 ok (for diff: no difference), 1 differences found (diff, --consistency),
+2 bad input.
 """
 
 from __future__ import annotations
@@ -53,12 +53,6 @@ def render_command(
     consistency: Annotated[
         bool, typer.Option(help="List differences between environments not from overlays.")
     ] = False,
-    validate: Annotated[
-        bool, typer.Option(help="Run the real validators on the written files (dev tools).")
-    ] = False,
-    argo_schemas: Annotated[
-        Path | None, typer.Option(help="Folder of the Argo Rollouts CRDs, for --validate.")
-    ] = None,
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Write the deployment artifacts of ENVIRONMENT (Docker, compose, Kubernetes, cloud, CI)."""
@@ -72,8 +66,6 @@ def render_command(
     folder = out or loaded.project_dir / "rendered" / environment
     write_files(folder, files)
     console.print(f"[green]✓[/] {len(files)} file(s) for {environment} ({label}) in {folder}")
-    if validate:
-        raise typer.Exit(_validate(folder, argo_schemas))
 
 
 def _consistency(loaded: LoadedSpec, version: str) -> int:
@@ -89,21 +81,6 @@ def _consistency(loaded: LoadedSpec, version: str) -> int:
             console.print(f"    {line}", highlight=False, markup=False)
     console.print(f"{len(found)} file(s) differ by more than the declared overlays")
     return 1
-
-
-def _validate(folder: Path, argo_schemas: Path | None) -> int:
-    from moai_deploy.render.validate import validate_tree
-
-    if argo_schemas is None and (folder / "argo-rollouts").is_dir():
-        raise BadInputError("validating Argo Rollouts needs --argo-schemas DIR (the CRD files)")
-    problems = validate_tree(folder, argo_schemas or folder)
-    bad = {path: msgs for path, msgs in problems.items() if msgs}
-    for path, messages in bad.items():
-        console.print(f"[red]✗[/] {path}", highlight=False)
-        for message in messages:
-            console.print(f"    {message}", highlight=False, markup=False)
-    console.print(f"{len(problems) - len(bad)}/{len(problems)} file(s) valid")
-    return 1 if bad else 0
 
 
 def _release_files(

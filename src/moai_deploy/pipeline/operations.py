@@ -143,7 +143,23 @@ def _run_new(
     ctx = project.rollout_context(config, project.secrets(), reporter)
     project.traefik.ensure_running()
     engine = rollout_release.begin(ctx, request, project.analysis_gateway())
+    _store_artifacts(project, environment, engine.release.id, request.version, reporter)
     return _run(project, environment, engine, request.action)
+
+
+def _store_artifacts(
+    project: Project, environment: str, release_id: int, version: str, reporter: Reporter
+) -> None:
+    """Keep what this release renders to, so `diff --against RELEASE` can compare later."""
+    from moai_deploy.render import render
+    from moai_deploy.render.artifacts import store_release_artifacts
+
+    try:
+        files = render(project.loaded.spec, environment, version)
+    except BadInputError as exc:
+        reporter.event("warning", message=f"rendered artifacts not stored: {exc}")
+        return
+    store_release_artifacts(project.layout.root, release_id, files)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:

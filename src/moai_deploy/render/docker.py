@@ -1,0 +1,111 @@
+"""Docker: a multi-stage Dockerfile (uv build stage, slim non-root runtime) and .dockerignore."""
+
+from __future__ import annotations
+
+import json
+
+from moai_deploy.render.context import RenderContext
+from moai_deploy.spec.resolve import resolve_environment
+
+HEADER = "# Rendered by moai-deploy from moai-deploy.yaml; edit the spec, not this file.\n"
+UID = 1000
+DOCKERIGNORE = (
+    ".git",
+    ".github",
+    ".gitlab-ci.yml",
+    ".moai-deploy",
+    ".venv",
+    "**/__pycache__",
+    "**/*.py[cod]",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".coverage",
+    "htmlcov",
+    "dist",
+    "*.egg-info",
+    ".env",
+    ".env.*",
+    ".secrets.env",
+    "*.pem",
+    "*.key",
+    "rendered",
+    "Dockerfile",
+    ".dockerignore",
+)
+
+
+def render(ctx: RenderContext) -> dict[str, str]:
+    """`docker/Dockerfile` and `docker/.dockerignore`: the same in every environment, since
+    one image is built once and promoted from staging to production."""
+    return {"docker/Dockerfile": dockerfile(ctx), "docker/.dockerignore": dockerignore()}
+
+
+def healthcheck_argv(ctx: RenderContext, path: str) -> list[str]:
+    """A probe that needs nothing but the image's Python (no curl in slim images)."""
+    url = f"http://127.0.0.1:{ctx.port}{path}"
+    code = (
+        "import sys, urllib.request; "
+        f"sys.exit(0 if urllib.request.urlopen('{url}', timeout=4).status < 400 else 1)"
+    )
+    return ["python", "-c", code]
+
+
+def dockerfile(ctx: RenderContext) -> str:
+    """Build stage installs dependencies with uv into /opt/venv; the runtime copies it."""
+    image = ctx.targets.image
+    start = image_start_period(ctx)
+    lines = [
+        HEADER.rstrip("\n"),
+        f"# Image: {ctx.repository}:<version> (build with --build-arg VERSION=<version>).",
+        f"ARG PYTHON_IMAGE={image.base}",
+        "",
+        "FROM ${PYTHON_IMAGE} AS build",
+        "ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \\",
+        "    PIP_NO_CACHE_DIR=1 \\",
+        "    UV_COMPILE_BYTECODE=1 \\",
+        "    UV_LINK_MODE=copy",
+        "WORKDIR /src",
+        f"RUN pip install --no-cache-dir uv=={image.uv_version} \\",
+        "    && python -m venv /opt/venv",
+        f"COPY {image.dependencies} ./",
+        f"RUN uv pip install --python /opt/venv/bin/python --no-cache "
+        f"--requirement {image.dependencies}",
+        "",
+        "FROM ${PYTHON_IMAGE} AS runtime",
+        "ARG VERSION=dev",
+        f'LABEL org.opencontainers.image.title="{ctx.name}" \\',
+        '      org.opencontainers.image.version="${VERSION}"',
+        'ENV PATH="/opt/venv/bin:${PATH}" \\',
+        "    PYTHONDONTWRITEBYTECODE=1 \\",
+        "    PYTHONUNBUFFERED=1 \\",
+        f"    {ctx.service.port_env}={ctx.port}",
+        f"RUN groupadd --system --gid {UID} app \\",
+        f"    && useradd --system --uid {UID} --gid {UID} --no-create-home "
+        "--shell /usr/sbin/nologin app",
+        "COPY --from=build /opt/venv /opt/venv",
+        "WORKDIR /app",
+        "# Code stays owned by root: the app user can read it but never change it.",
+        "COPY . /app",
+        *([f"WORKDIR {ctx.workdir}"] if ctx.workdir != "/app" else []),
+        f"USER {UID}:{UID}",
+        f"EXPOSE {ctx.port}",
+        f"HEALTHCHECK --interval=30s --timeout=5s --start-period={start}s --retries=3 \\",
+        "    CMD " + json.dumps(healthcheck_argv(ctx, ctx.service.health_path)),
+        "STOPSIGNAL SIGTERM",
+        "CMD " + json.dumps(list(ctx.command)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def image_start_period(ctx: RenderContext) -> int:
+    """One image runs in every environment: it tolerates the slowest start any allows."""
+    timeouts = [
+        resolve_environment(ctx.spec, name).health_check_timeout for name in ctx.spec.environments
+    ]
+    return max(10, round(max(timeouts)))
+
+
+def dockerignore() -> str:
+    """What never goes into the build context: VCS, caches, local state and secrets."""
+    return HEADER + "\n".join(DOCKERIGNORE) + "\n"
