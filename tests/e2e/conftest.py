@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -13,6 +11,7 @@ from ruamel.yaml import YAML
 from moai_deploy.cli.demo import find_example, make_v2, prepare_workspace
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.reporter import RecordingReporter
 
 ENV = "demo"
 
@@ -67,26 +66,7 @@ def reopen(project_dir: Path) -> Project:
     return Project.open(project_dir / "moai-deploy.yaml")
 
 
-class Recorder:
-    """A reporter that keeps every event, with the wall time it arrived, for assertions."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[float, str, dict[str, Any]]] = []
-
-    def step_started(self, kind: str, description: str) -> None:
-        self.events.append((time.time(), "step_started", {"step": kind}))
-
-    def step_finished(self, kind: str, outcome: str, detail: str) -> None:
-        self.events.append((time.time(), "step_finished", {"step": kind, "outcome": outcome}))
-
-    def event(self, name: str, **fields: Any) -> None:
-        self.events.append((time.time(), name, fields))
-
-    def weights(self) -> list[dict[str, int]]:
-        return [f["weights"] for _, name, f in self.events if name == "weights"]
-
-    def named(self, name: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(at, f) for at, n, f in self.events if n == name]
+Recorder = RecordingReporter
 
 
 __all__ = ["ENV", "Recorder", "edit_spec", "make_v2", "reopen"]

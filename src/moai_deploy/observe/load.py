@@ -200,6 +200,7 @@ class _LoadJob:
     stop: threading.Event
     concurrency: int = 16
     timeout: float = 5.0
+    first_failed: float | None = None  # wall time the clients first saw a failure
 
     def run(self, origin: float) -> LoadReport:
         if self.duration < 0 or self.concurrency < 1:
@@ -222,6 +223,8 @@ class _LoadJob:
         try:
             while not self.stop.is_set() and time.monotonic() < deadline:
                 out.append(sample := conn.sample(origin))
+                if sample.failed and self.first_failed is None:
+                    self.first_failed = time.time()
                 if sample.error is not None:
                     self.stop.wait(_ERROR_PAUSE)
         finally:
@@ -241,6 +244,10 @@ class LoadHandle:
     def elapsed(self) -> float:
         """Seconds since the load began, on the same clock as the samples' `start`."""
         return time.monotonic() - self._origin
+
+    def first_failure(self) -> float | None:
+        """Wall time (epoch seconds) the clients first saw a failed request, live."""
+        return self._job.first_failed
 
     def stop(self) -> None:
         """Ask the workers to finish their current request and stop."""

@@ -29,8 +29,13 @@ _SWITCH_SETTLE = 0.05
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    # The ".tmp" suffix matters: Traefik loads every *.yml/*.yaml/*.toml, dotfiles included.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The temp file lives beside the watched folder, on the same filesystem, so the rename
+    # is still atomic but Traefik sees one event (the rename), not two: creating a file in
+    # the watched folder triggered a reload of its own and delayed the real one by the
+    # provider throttle (~80 ms measured).
+    staging = path.parent.parent / ".staging"
+    staging.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=staging, prefix=f"{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
