@@ -31,6 +31,7 @@ def edit_environment(project_dir: Path, **changes: Any) -> None:
             "-C",
             str(project_dir),
             "commit",
+            "--allow-empty",
             "-q",
             "-am",
             "bench: spec change",

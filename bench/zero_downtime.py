@@ -1,11 +1,13 @@
-"""Zero downtime, measured: blue-green switches under load vs a naive stop-then-start restart.
+"""Zero downtime, measured: releases under load, per strategy, vs a naive restart.
 
-Run by hand: `python bench/zero_downtime.py [--switches 5] [--concurrency 16]`.
-For each of N rounds, 16 keep-alive clients load the example service through Traefik while
-(a) moai-deploy does a blue-green release, and (b) the baseline stops every instance and
-starts the new ones on the same ports (what a restart script does). Prints, per method, the
-median over the rounds of: failed requests during the switch, p99 during the switch, and
-p99 in the steady state of the same round, plus the ratios.
+Run by hand: `python bench/zero_downtime.py [--rounds 3] [--concurrency 16]`.
+Keep-alive clients load the example service through Traefik while releases happen:
+blue-green, canary (25 -> 50 -> 100 %) and rolling (2 instances, surge 1), then the
+baseline in the same run: stop every instance and start the new ones on the same ports
+(what a restart script does). Per method, the median over the rounds of: failed requests
+during the release, p99 during the release vs the steady state of the same round.
+Last, a faulty canary (30 % errors at 20 % weight, aborted by analysis): its blast radius,
+failed requests / all requests during the canary.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from _scratch import ENVIRONMENT, edit_environment, reopen, url_of
 
 from moai_deploy.build.pyenv import ensure_env
-from moai_deploy.cli.demo import ENVIRONMENT, find_example, prepare_workspace
+from moai_deploy.cli.demo import find_example, prepare_workspace
+from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
 from moai_deploy.paths import default_cache_dir
 from moai_deploy.pipeline import operations
@@ -28,7 +34,25 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.health import wait_ready
 from moai_deploy.rollout.instances import GroupPlan, build_instances
 
-STEADY = 2.0  # seconds of load before and after each switch
+STEADY = 2.0  # seconds of load before and after each release
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "blue-green": {"type": "blue_green", "scale_down_delay": "1s"},
+    "canary": {
+        "type": "canary",
+        "steps": [
+            {"set_weight": 25},
+            {"pause": {"duration": "1s"}},
+            {"set_weight": 50},
+            {"pause": {"duration": "1s"}},
+        ],
+    },
+    "rolling": {"type": "rolling", "max_surge": 1, "max_unavailable": 0, "pre_stop_delay": "1s"},
+}
+FAULTY_CANARY = {
+    "type": "canary",
+    "steps": [{"set_weight": 20}, {"pause": {"duration": "30s"}}],
+    "analysis": {"metrics": [{"template": "success-rate", "interval": "1s"}]},
+}
 
 
 @dataclass
@@ -37,106 +61,142 @@ class Round:
     total: int
     switch_p99_ms: float
     steady_p99_ms: float
-    switch_seconds: float
+    seconds: float
 
 
-def measure(url: str, concurrency: int, switch: Callable[[], None]) -> Round:
-    """Load for STEADY s, run `switch` under load, load for STEADY s more."""
-    load = start_load_in_background(url, duration=120.0, concurrency=concurrency)
+def measure(url: str, concurrency: int, release: Callable[[], None]) -> Round:
+    """Load for STEADY s, run `release` under load, load for STEADY s more."""
+    load = start_load_in_background(url, duration=300.0, concurrency=concurrency)
     time.sleep(STEADY)
     start = load.elapsed()
-    switch()
-    end = load.elapsed()
+    release()
+    end = load.elapsed() + 0.5
     time.sleep(STEADY)
     load.stop()
     report: LoadReport = load.result(timeout=30)
-    steady = [s.latency for s in report.samples if s.start < start or s.start > end + 0.5]
+    steady = [s.latency for s in report.samples if s.start < start or s.start > end]
     steady_p99 = statistics.quantiles(steady, n=100)[98] if len(steady) > 100 else 0.0
     return Round(
-        failed=report.failures_between(start, end + 0.5),
-        total=len(report.between(start, end + 0.5)),
-        switch_p99_ms=report.latency_percentile_between(start, end + 0.5, 99) * 1000,
+        failed=report.failures_between(start, end),
+        total=len(report.between(start, end)),
+        switch_p99_ms=report.latency_percentile_between(start, end, 99) * 1000,
         steady_p99_ms=steady_p99 * 1000,
-        switch_seconds=end - start,
+        seconds=end - start,
     )
 
 
 def naive_restart(project: Project, version: str) -> None:
     """The baseline: stop every instance, start the new ones on the same ports."""
     old = project.runtime.list(project.service, ENVIRONMENT)
-    snapshot = project.ledger.live_release(project.service, ENVIRONMENT)
-    assert snapshot is not None and snapshot.artifact
-    config = project.environment(ENVIRONMENT)
+    live = project.ledger.live_release(project.service, ENVIRONMENT)
+    assert live is not None and live.artifact
+    snapshot = Path(live.artifact)
     plan = GroupPlan(
         service=project.loaded.spec.service,
         environment=ENVIRONMENT,
         version=version,
         group=old[0].group,
-        workdir=Path(snapshot.artifact),
-        env=config.env,
-        python_env=ensure_env(Path(snapshot.artifact), default_cache_dir()),
+        workdir=snapshot,
+        env=project.environment(ENVIRONMENT).env,
+        python_env=ensure_env(snapshot, default_cache_dir()),
         log_dir=project.layout.logs,
     )
     project.runtime.stop([i.name for i in old])
     specs = build_instances(plan, sorted(i.port for i in old))
     project.runtime.start(specs)
     names = {s.name for s in specs}
-    ready_path = project.loaded.spec.service.ready_path
 
-    def current() -> list:  # type: ignore[type-arg]
+    def current() -> list[Any]:
         return [i for i in project.runtime.list(project.service, ENVIRONMENT) if i.name in names]
 
-    failures = wait_ready(current, ready_path, timeout=60)
-    assert not failures, failures
+    assert not wait_ready(current, project.loaded.spec.service.ready_path, timeout=60)
 
 
-def summarize(name: str, rounds: list[Round]) -> dict[str, float]:
-    row = {
-        "failed": statistics.median(r.failed for r in rounds),
-        "requests": statistics.median(r.total for r in rounds),
-        "switch_p99_ms": statistics.median(r.switch_p99_ms for r in rounds),
-        "steady_p99_ms": statistics.median(r.steady_p99_ms for r in rounds),
-        "switch_s": statistics.median(r.switch_seconds for r in rounds),
-    }
+def summarize(name: str, rounds: list[Round]) -> None:
+    failed = statistics.median(r.failed for r in rounds)
+    total = statistics.median(r.total for r in rounds)
+    switch = statistics.median(r.switch_p99_ms for r in rounds)
+    steady = statistics.median(r.steady_p99_ms for r in rounds)
+    took = statistics.median(r.seconds for r in rounds)
     print(
-        f"{name:<22} failed/switch {row['failed']:>6.0f} of {row['requests']:>6.0f}   "
-        f"p99 switch {row['switch_p99_ms']:7.1f} ms   p99 steady {row['steady_p99_ms']:7.1f} ms   "
-        f"ratio {row['switch_p99_ms'] / max(row['steady_p99_ms'], 0.001):5.2f}   "
-        f"switch took {row['switch_s']:.1f} s"
+        f"{name:<24} failed {failed:>6.0f} of {total:>6.0f}   p99 during {switch:7.1f} ms   "
+        f"steady {steady:7.1f} ms   ratio {switch / max(steady, 0.001):5.2f}   {took:5.1f} s"
     )
-    return row
+
+
+def _deploy(project_dir: Path, version: str) -> None:
+    project = reopen(project_dir)
+    try:
+        operations.deploy(project, ENVIRONMENT, version)
+    except ReleaseFailedError:
+        pass  # the faulty canary is meant to be aborted
+    finally:
+        project.close()
+
+
+def run_strategies(project_dir: Path, args: argparse.Namespace) -> dict[str, list[Round]]:
+    results: dict[str, list[Round]] = {}
+    counter = 0
+    for name, strategy in STRATEGIES.items():
+        edit_environment(project_dir, strategy=strategy)
+        project = reopen(project_dir)
+        url = url_of(project)
+        for _ in range(args.rounds):
+            counter += 1
+            version = f"{name[:1]}{counter}"
+            ours = measure(url, args.concurrency, lambda v=version: _deploy(project_dir, v))
+            results.setdefault(name, []).append(ours)
+            print(f"{name} round: failed {ours.failed}", file=sys.stderr)
+            if name == "blue-green":  # the baseline, interleaved with ours in the same run
+                naive = measure(
+                    url, args.concurrency, lambda v=version, p=project: naive_restart(p, v + "r")
+                )
+                results.setdefault("naive restart", []).append(naive)
+        project.close()
+    return results
+
+
+def blast_radius(project_dir: Path, concurrency: int) -> tuple[int, int]:
+    edit_environment(project_dir, strategy=FAULTY_CANARY, env={"HELLO_ERROR_RATE": "0.3"})
+    project = reopen(project_dir)
+    url = url_of(project)
+    project.close()
+    load = start_load_in_background(url, duration=300.0, concurrency=concurrency)
+    time.sleep(STEADY)
+    start = load.elapsed()
+    _deploy(project_dir, "faulty")
+    end = load.elapsed()
+    load.stop()
+    report = load.result(timeout=30)
+    edit_environment(project_dir, env={})
+    return report.failures_between(start, end), len(report.between(start, end))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--switches", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="moai-bench-") as scratch:
         project_dir = prepare_workspace(find_example(None), Path(scratch))
-        project = Project.open(project_dir / "moai-deploy.yaml")
+        edit_environment(project_dir, replicas=2)
+        project = reopen(project_dir)
+        operations.deploy(project, ENVIRONMENT, "b0")
         try:
-            operations.deploy(project, ENVIRONMENT, "b0")
-            url = f"http://127.0.0.1:{project.loaded.spec.port_of(ENVIRONMENT)}/"
-            ours, naive = [], []
-            for n in range(1, args.switches + 1):
-                ours.append(measure(url, args.concurrency, lambda n=n: _deploy(project, f"b{n}")))
-                naive.append(
-                    measure(url, args.concurrency, lambda n=n: naive_restart(project, f"r{n}"))
-                )
-                print(f"round {n}: failed {ours[-1].failed} vs {naive[-1].failed}", file=sys.stderr)
-            print(f"\n{args.switches} rounds, {args.concurrency} clients, median per switch:")
-            mine = summarize("moai-deploy blue-green", ours)
-            base = summarize("naive stop-then-start", naive)
-            print(f"failed requests: blue-green {mine['failed']:.0f} vs naive {base['failed']:.0f}")
+            results = run_strategies(project_dir, args)
+            failed, total = blast_radius(project_dir, args.concurrency)
         finally:
             operations.down(project, ENVIRONMENT)
             project.close()
+    print(f"\n{args.rounds} rounds each, {args.concurrency} keep-alive clients, medians:")
+    for name, rounds in results.items():
+        summarize(name, rounds)
+    share = failed / total if total else 0.0
+    print(
+        f"faulty canary (30% errors at 20%, aborted by analysis): blast radius "
+        f"{failed} of {total} requests = {share:.2%}"
+    )
     return 0
-
-
-def _deploy(project: Project, version: str) -> None:
-    operations.deploy(project, ENVIRONMENT, version)
 
 
 if __name__ == "__main__":
