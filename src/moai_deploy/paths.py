@@ -8,6 +8,31 @@ from pathlib import Path
 
 STATE_DIR_NAME = ".moai-deploy"
 
+# Tool, build and state folders: never a project's own sources (gates, trace, snapshots).
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".moai-deploy",
+        "build",
+        "dist",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".hypothesis",
+        ".eggs",
+        "htmlcov",
+        "site-packages",
+    }
+)
+
 
 def default_cache_dir() -> Path:
     """User-level cache shared across projects (content-addressed, so sharing is safe)."""

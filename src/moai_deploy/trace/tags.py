@@ -16,34 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from moai_deploy.paths import SKIPPED_DIRS
 from moai_deploy.trace.model import Location
 
 TAG_PATTERN = re.compile(r"@(SPEC|CODE|TEST|DOC):([A-Z]+(?:-[A-Z]+)*-\d{3})")
 FILE_TYPES = frozenset(
     {".py", ".js", ".ts", ".jsx", ".tsx", ".md", ".txt", ".yml", ".yaml", ".json"}
-)
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".moai-deploy",
-        "build",
-        "dist",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-        ".nox",
-        ".hypothesis",
-        ".eggs",
-        "htmlcov",
-        "site-packages",
-    }
 )
 _HIDDEN_KEPT = frozenset({".github"})
 MAX_FILE_BYTES = 2_000_000  # generated or vendored blobs, not hand-written TAGs
