@@ -64,7 +64,9 @@ def main() -> None:
         parallel = [timed(project, layout, jobs=cores, cached=False) for _ in range(args.runs)]
         cached = [timed(project, layout, jobs=cores, cached=True) for _ in range(args.runs * 2)]
     seq, par, hit = (statistics.median(x) for x in (sequential, parallel, cached))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"gates on the faulty fixture, {cores} core(s), medians of {args.runs} cold runs")
+    print(f"  load average at the end {load} (other work on the machine skews the ratio)")
     print(f"  sequential (1 job)      {seq:7.2f} s   runs: {_list(sequential)}")
     print(f"  parallel ({cores} jobs)       {par:7.2f} s   runs: {_list(parallel)}")
     print(f"  cached re-run           {hit:7.2f} s   runs: {_list(cached)}")

@@ -111,7 +111,8 @@ def _value(node: ast.expr, result: float) -> bool:
     if isinstance(node, ast.BoolOp):
         values = (_value(v, result) for v in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)
-    assert isinstance(node, ast.Compare)
+    if not isinstance(node, ast.Compare):
+        raise TypeError(f"expected a comparison, got {type(node).__name__}")
     left = _term(node.left, result)
     for op, comparator in zip(node.ops, node.comparators, strict=True):
         right = _term(comparator, result)

@@ -3,11 +3,13 @@ input."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from moai_deploy.errors import EXIT_RELEASE_FAILED, BadInputError, MoaiError
@@ -54,12 +56,35 @@ class GateTarget:
     has_spec: bool
 
 
+def pyproject_gates(project_dir: Path) -> GatesSpec:
+    """A project without a spec (a library, or moai-deploy itself) can still configure its
+    gates, in pyproject.toml under [tool.moai-deploy.gates]; else the defaults."""
+    pyproject = project_dir / "pyproject.toml"
+    if not pyproject.is_file():
+        return GatesSpec()
+    try:
+        data = tomllib.loads(pyproject.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInputError(f"{pyproject}: invalid TOML: {exc}") from None
+    section = data.get("tool", {}).get("moai-deploy", {}).get("gates")
+    if section is None:
+        return GatesSpec()
+    try:
+        return GatesSpec.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise BadInputError(
+            f"{pyproject}: [tool.moai-deploy.gates]: {problems}\n"
+            "    fix: see the `gates` section of the spec reference"
+        ) from None
+
+
 def resolve_target(spec: Path | None) -> GateTarget:
     """The spec's project, or the current folder with default gates when there is no spec."""
     path = spec or Path(SPEC_FILE_NAME)
     if spec is None and not path.exists():
         here = Path.cwd().resolve()
-        return GateTarget(here, GatesSpec(), here.name, None, has_spec=False)
+        return GateTarget(here, pyproject_gates(here), here.name, None, has_spec=False)
     loaded = load_spec(path)
     names = tuple(loaded.spec.environments)
     return GateTarget(
@@ -77,8 +102,9 @@ def gate_command(
 ) -> None:
     """Run the quality gates (in parallel, cached by their inputs); write the reports."""
     out = Console(stderr=True) if as_json else Console()
+    request = GateRequest(tuple(only or ()), env, not no_cache, report_dir, spec)
     try:
-        run = _run(only or [], env, not no_cache, report_dir, spec, out)
+        run = _run(request, out)
     except MoaiError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(exc.exit_code) from None
@@ -90,23 +116,28 @@ def gate_command(
         raise typer.Exit(EXIT_RELEASE_FAILED)
 
 
-def _run(
-    only: list[str],
-    env: str | None,
-    use_cache: bool,
-    report_dir: Path | None,
-    spec: Path | None,
-    out: Console,
-) -> GateRun:
-    target = resolve_target(spec)
+@dataclass(frozen=True)
+class GateRequest:
+    """What the command line asked for."""
+
+    only: tuple[str, ...]
+    env: str | None
+    use_cache: bool
+    report_dir: Path | None
+    spec: Path | None
+
+
+def _run(request: GateRequest, out: Console) -> GateRun:
+    target = resolve_target(request.spec)
+    env = request.env
     if env is not None and target.environments is not None and env not in target.environments:
         known = ", ".join(target.environments)
         raise BadInputError(f"no environment {env!r} in the spec\n    fix: choose from {known}")
     layout = StateLayout.for_project(target.project_dir)
     layout.ensure()
-    options = RunOptions(only=tuple(only), environment=env, use_cache=use_cache)
+    options = RunOptions(only=request.only, environment=env, use_cache=request.use_cache)
     run = run_gates(target.project_dir, target.gates, layout, options)
-    paths = write_reports(run, report_dir or default_report_dir(layout))
+    paths = write_reports(run, request.report_dir or default_report_dir(layout))
     if target.has_spec:
         with Ledger.open(ledger_url(layout.ledger_db)) as ledger:
             record_gate_run(ledger, run, target.service)

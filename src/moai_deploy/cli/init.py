@@ -59,6 +59,15 @@ environments:
 
 releases:
   keep: 5                   # release snapshots kept; older ones are pruned
+
+# Quality gates (`moai-deploy gate`): advisory in development, required before staging
+# and production deploys (a failing required gate refuses the deploy; --force --reason
+# overrides, audited).
+gates:
+  required:
+    development: []
+    staging: [all]
+    production: [all]
 """
 
 

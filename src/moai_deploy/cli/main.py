@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import ops, output, render, trace
+from moai_deploy.cli import gates, ops, output, render, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -91,15 +91,29 @@ def deploy(
         bool, typer.Option("--resume", help="Continue the release a killed deploy left.")
     ] = False,
     lock_wait: LockWaitOption = "0",
+    force: Annotated[
+        bool, typer.Option("--force", help="Deploy although a required gate failed.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why --force (required with it; audited).")
+    ] = None,
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
 ) -> None:
-    """Release the current commit to ENVIRONMENT with its strategy (zero downtime)."""
+    """Release the current commit to ENVIRONMENT with its strategy (zero downtime).
+
+    The gates ENVIRONMENT requires run first (from cache when nothing changed); a failing
+    one refuses the deploy (exit 1) unless `--force --reason TEXT`, which the audit log records.
+    """
+    if force != (reason is not None):
+        raise typer.BadParameter("--force and --reason TEXT go together", param_hint="--force")
     with _project(spec) as project:
         project.environment(environment)
         if not as_json:
             console.print(f"[bold]deploy[/] {project.service} -> {environment}")
-        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait), resume=resume)
+        options = operations.DeployOptions(
+            lock_wait=parse_lock_wait(lock_wait), resume=resume, force_reason=reason
+        )
         with rollout_reporter(project, as_json) as reporter:
             release = operations.deploy(project, environment, version, reporter, options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
@@ -224,6 +238,7 @@ def _main(
 ops.register(app)
 trace.register(app)
 render.register(app)
+gates.register(app)
 
 
 def run() -> None:

@@ -21,7 +21,8 @@ from moai_deploy.errors import LockedError
 from moai_deploy.ledger import locks
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.pipeline import control, operations
-from moai_deploy.pipeline.operations import DeployOptions, audit
+from moai_deploy.pipeline.operations import DeployOptions
+from moai_deploy.pipeline.preflight import audit
 from moai_deploy.rollout.lock import actor, locked_message
 
 lock_app = typer.Typer(

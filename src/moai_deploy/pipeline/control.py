@@ -14,7 +14,8 @@ from moai_deploy.ledger import locks
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline import operations
-from moai_deploy.pipeline.operations import DeployOptions, active_release, audit
+from moai_deploy.pipeline.operations import DeployOptions, active_release
+from moai_deploy.pipeline.preflight import audit
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.lock import actor
 from moai_deploy.rollout.reporter import NullReporter, Reporter

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from moai_deploy.build.snapshot import create_snapshot, inspect_source, prune_snapshots
 from moai_deploy.errors import BadInputError, LockedError, MoaiError
+from moai_deploy.gates.model import GateRun
+from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.pipeline.preflight import audit, required_gates, store_artifacts
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
@@ -26,6 +29,7 @@ class DeployOptions:
 
     lock_wait: float = 0.0
     resume: bool = False
+    force_reason: str | None = None  # deploy although a required gate failed (audited)
 
 
 def validate_version(version: str) -> str:
@@ -46,18 +50,6 @@ def locked(
         if dead is not None:
             audit(project, environment, "lock_takeover", "succeeded", holder=dead.describe())
         yield
-
-
-def audit(project: Project, environment: str, action: str, outcome: str, **detail: object) -> None:
-    project.ledger.record_audit(
-        actor=actor(),
-        action=action,
-        target=f"{project.service}/{environment}",
-        outcome=outcome,
-        service=project.service,
-        environment=environment,
-        detail=detail,
-    )
 
 
 def deploy(
@@ -86,11 +78,12 @@ def deploy(
         reporter.event("warning", message="uncommitted changes are not part of the release")
     with locked(project, environment, LockRequest(actor(), "deploy", version), options):
         _refuse_unfinished(project, environment)
+        gates = required_gates(project, environment, options.force_reason, reporter)
         snapshot = create_snapshot(
             project.loaded.project_dir, project.layout.releases, version, source.commit_sha
         )
         request = ReleaseRequest(version, source.commit_sha, snapshot, actor())
-        return _run_new(project, environment, request, reporter)
+        return _run_new(project, environment, request, reporter, gates)
 
 
 def _refuse_unfinished(project: Project, environment: str) -> None:
@@ -137,29 +130,20 @@ def resume_engine(
 
 
 def _run_new(
-    project: Project, environment: str, request: ReleaseRequest, reporter: Reporter
+    project: Project,
+    environment: str,
+    request: ReleaseRequest,
+    reporter: Reporter,
+    gates: GateRun | None = None,
 ) -> ReleaseRecord:
     config = project.environment(environment)
     ctx = project.rollout_context(config, project.secrets(), reporter)
     project.traefik.ensure_running()
     engine = rollout_release.begin(ctx, request, project.analysis_gateway())
-    _store_artifacts(project, environment, engine.release.id, request.version, reporter)
+    if gates is not None and gates.outcomes:
+        record_gate_run(project.ledger, gates, project.service, engine.release.id)
+    store_artifacts(project, environment, engine.release.id, request.version, reporter)
     return _run(project, environment, engine, request.action)
-
-
-def _store_artifacts(
-    project: Project, environment: str, release_id: int, version: str, reporter: Reporter
-) -> None:
-    """Keep what this release renders to, so `diff --against RELEASE` can compare later."""
-    from moai_deploy.render import render
-    from moai_deploy.render.artifacts import store_release_artifacts
-
-    try:
-        files = render(project.loaded.spec, environment, version)
-    except BadInputError as exc:
-        reporter.event("warning", message=f"rendered artifacts not stored: {exc}")
-        return
-    store_release_artifacts(project.layout.root, release_id, files)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:

@@ -47,6 +47,28 @@ def security_groups(ctx: RenderContext) -> dict[str, Any]:
     return {"LoadBalancerSecurityGroup": lb_sg, "ServiceSecurityGroup": task_sg}
 
 
+def _target_group(ctx: RenderContext) -> dict[str, Any]:
+    """Health-checked on the readiness path; deregistration waits out the pre-stop drain."""
+    return {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+        "Properties": {
+            "Port": ctx.port,
+            "Protocol": "HTTP",
+            "TargetType": "ip",
+            "VpcId": _ref("VpcId"),
+            "HealthCheckPath": ctx.service.ready_path,
+            "HealthCheckIntervalSeconds": 10,
+            "HealthCheckTimeoutSeconds": 5,
+            "HealthyThresholdCount": 2,
+            "UnhealthyThresholdCount": 3,
+            "Matcher": {"HttpCode": HTTP_OK},
+            "TargetGroupAttributes": [
+                {"Key": "deregistration_delay.timeout_seconds", "Value": str(ctx.pre_stop_seconds)}
+            ],
+        },
+    }
+
+
 def load_balancer(ctx: RenderContext) -> dict[str, Any]:
     """ALB, target group on the readiness path, HTTPS listener (HTTP redirects to it)."""
     tls = ctx.targets.ingress.tls
@@ -63,27 +85,7 @@ def load_balancer(ctx: RenderContext) -> dict[str, Any]:
                 ],
             },
         },
-        "TargetGroup": {
-            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
-            "Properties": {
-                "Port": ctx.port,
-                "Protocol": "HTTP",
-                "TargetType": "ip",
-                "VpcId": _ref("VpcId"),
-                "HealthCheckPath": ctx.service.ready_path,
-                "HealthCheckIntervalSeconds": 10,
-                "HealthCheckTimeoutSeconds": 5,
-                "HealthyThresholdCount": 2,
-                "UnhealthyThresholdCount": 3,
-                "Matcher": {"HttpCode": HTTP_OK},
-                "TargetGroupAttributes": [
-                    {
-                        "Key": "deregistration_delay.timeout_seconds",
-                        "Value": str(ctx.pre_stop_seconds),
-                    }
-                ],
-            },
-        },
+        "TargetGroup": _target_group(ctx),
     }
     forward = [{"Type": "forward", "TargetGroupArn": _ref("TargetGroup")}]
     if tls:

@@ -12,7 +12,9 @@ from moai_deploy.render import ecs
 from moai_deploy.render._aws_network import load_balancer, security_groups
 from moai_deploy.render.context import RenderContext
 
-_SECRETS_ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+_SECRETS_ARN = (  # pragma: allowlist secret - an ARN prefix, not a value
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+)
 
 
 def _ref(name: str) -> dict[str, str]:

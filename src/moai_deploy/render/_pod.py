@@ -80,7 +80,7 @@ def container(ctx: RenderContext) -> dict[str, Any]:
                 "runAsGroup": 1000,
                 "capabilities": {"drop": ["ALL"]},
             },
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108  # nosec B108
         }
     )
     return item

@@ -23,7 +23,8 @@ def render(ctx: RenderContext) -> dict[str, str]:
 
 
 def parameter_name(secret_id: str) -> str:
-    """ARM parameter of one secret: 'secret' + the id in CamelCase (DB_PASSWORD -> DbPassword)."""
+    """The ARM parameter name for one secret reference: a prefix plus the id in CamelCase
+    (DB_PASSWORD gives the suffix DbPassword)."""
     words = re.split(r"[^A-Za-z0-9]+", secret_id)
     return "secret" + "".join(word[:1].upper() + word[1:].lower() for word in words if word)
 
@@ -121,7 +122,7 @@ def template(ctx: RenderContext) -> dict[str, Any]:
                 {
                     "server": registry,
                     "username": "[parameters('registryUsername')]",
-                    "password": "[parameters('registryPassword')]",
+                    "password": "[parameters('registryPassword')]",  # nosec B105
                 }
             ],
             "ipAddress": {

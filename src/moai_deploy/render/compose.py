@@ -69,7 +69,7 @@ def _hardening() -> dict[str, Any]:
     return {
         "user": "1000:1000",
         "read_only": True,
-        "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs is what read_only needs
+        "tmpfs": ["/tmp"],  # noqa: S108  # nosec B108 - read_only needs a private tmpfs
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
     }

@@ -24,7 +24,7 @@ _PER_ENVIRONMENT = (
     "hot_reload",
     "secret_store",
 )
-SECRET_OBJECT_SUFFIX = "-secrets"  # noqa: S105 - a name, not a value
+SECRET_OBJECT_SUFFIX = "-secrets"  # noqa: S105  # nosec B105 - a name, not a value
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class RenderContext:
 def _public_bind(arg: str, previous: str) -> str:
     """A loopback bind address becomes 0.0.0.0: in a container, loopback is unreachable."""
     if previous in ("--host", "-H") and arg in _LOOPBACK:
-        return "0.0.0.0"  # noqa: S104 - the container's network namespace is the boundary
+        return "0.0.0.0"  # noqa: S104  # nosec B104 - the container is the boundary
     if previous in ("--bind", "-b"):
         host, sep, port = arg.rpartition(":")
         if sep and host in _LOOPBACK:

@@ -79,7 +79,9 @@ def container_definition(
         item["secrets"] = secrets
     item.update(
         {
-            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],  # noqa: S108
+            "mountPoints": [
+                {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}  # noqa: S108  # nosec B108
+            ],
             "stopTimeout": min(ECS_MAX_STOP_TIMEOUT, ctx.grace_seconds),
             "healthCheck": {
                 "command": ["CMD", *healthcheck_argv(ctx, ctx.service.health_path)],

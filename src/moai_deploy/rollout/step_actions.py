@@ -62,7 +62,8 @@ class StepActions(RolloutBase):
     def set_weight(self, step: Step) -> str:
         if self.skipping() and step.weight != 100:
             return "skipped: promoted in full"
-        assert step.weight is not None
+        if step.weight is None:
+            raise ValueError("set_weight step without a weight")
         self.state.weight = step.weight
         self.save()  # persisted before acting: a resumed rollout re-applies it
         self._maybe_start_background()  # its baseline is taken before the canary has traffic
@@ -128,7 +129,8 @@ class StepActions(RolloutBase):
 
     def rolling_batch(self, step: Step) -> str:
         st, strategy = self.state, self.ctx.config.strategy
-        assert isinstance(strategy, RollingStrategy)
+        if not isinstance(strategy, RollingStrategy):
+            raise TypeError("rolling_batch step outside a rolling strategy")
         if not st.rolling:
             st.rolling, st.routed_old = True, [i.name for i in self.group(st.stable_group)]
             self.save()

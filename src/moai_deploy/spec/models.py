@@ -129,7 +129,7 @@ class ReleasesSpec(Section):
 class TrafficSpec(Section):
     """Where the router listens."""
 
-    host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104
+    host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
         default="127.0.0.1", description="Address Traefik's entrypoints bind to."
     )
 

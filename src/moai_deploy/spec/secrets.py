@@ -17,7 +17,7 @@ from moai_deploy.errors import BadInputError
 SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANY_REF = re.compile(r"\$\{([^}]*)\}?")
 _SECRET_KEY = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
-# scheme://user:password@host — the password part must be a reference.
+# scheme://user:password@host: the password part must be a reference.  # pragma: allowlist secret
 _DSN_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:([^@\s]+)@")
 MASK = "********"
 

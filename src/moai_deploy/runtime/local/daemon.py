@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import xmlrpc.client
+import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

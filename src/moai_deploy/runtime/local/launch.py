@@ -58,7 +58,7 @@ def main(args: list[str]) -> int:
         )
         return EXIT_GAVE_UP
     try:
-        os.execvpe(argv[0], argv, spec["env"])  # noqa: S606 - argv list, no shell
+        os.execvpe(argv[0], argv, spec["env"])  # noqa: S606  # nosec B606 - argv list, no shell
     except OSError as err:
         sys.stderr.write(f"moai-deploy: cannot execute {argv[0]!r}: {err.strerror}\n")
     return EXIT_CANNOT_EXEC

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-import xmlrpc.client
+import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any

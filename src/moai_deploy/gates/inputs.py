@@ -1,0 +1,124 @@
+"""The project's files as gates see them: one walk per run, globs, content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from fnmatch import fnmatch
+from pathlib import Path
+
+# Tool, build and state folders: never the project's own sources.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".moai-deploy",
+        "build",
+        "dist",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".hypothesis",
+        ".eggs",
+        "htmlcov",
+        "site-packages",
+    }
+)
+_HIDDEN_KEPT = frozenset({".moai", ".github"})
+MAX_FILE_BYTES = 2_000_000
+
+
+def walk_project(project_dir: Path, skip: Iterable[Path] = ()) -> tuple[str, ...]:
+    """Every file of the project (relative posix paths, sorted), minus tool folders."""
+    root = project_dir.resolve()
+    skipped = {p.resolve() for p in skip}
+    found: list[str] = []
+    for folder, dirnames, filenames in os.walk(root):
+        here = Path(folder)
+        dirnames[:] = [d for d in dirnames if _enter(here / d, d, skipped)]
+        for name in filenames:
+            path = here / name
+            if path.is_file() and not path.is_symlink():
+                found.append(path.relative_to(root).as_posix())
+    return tuple(sorted(found))
+
+
+def _enter(path: Path, name: str, skipped: set[Path]) -> bool:
+    if name in SKIPPED_DIRS or name.endswith(".egg-info"):
+        return False
+    if name.startswith(".") and name not in _HIDDEN_KEPT:
+        return False
+    return path.resolve() not in skipped
+
+
+def matches(relpath: str, pattern: str) -> bool:
+    """Glob match: a pattern without '/' matches the file name, else the whole path."""
+    if "/" not in pattern:
+        return fnmatch(relpath.rsplit("/", 1)[-1], pattern)
+    pattern = pattern.removeprefix("./")
+    if pattern.endswith("/**"):
+        return relpath.startswith(pattern[:-2]) or fnmatch(relpath, pattern)
+    return fnmatch(relpath, pattern) or fnmatch(relpath, pattern.replace("**/", ""))
+
+
+def select(
+    files: Iterable[str], patterns: Iterable[str], exclude: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The files matching any pattern and no exclude pattern."""
+    wanted, unwanted = list(patterns), list(exclude)
+    return tuple(
+        f
+        for f in files
+        if any(matches(f, p) for p in wanted) and not any(matches(f, p) for p in unwanted)
+    )
+
+
+def under(files: Iterable[str], folders: Iterable[str]) -> tuple[str, ...]:
+    """The files inside any of `folders` ('.' = all)."""
+    prefixes = [f.strip("/").removeprefix("./") for f in folders]
+    if any(p in ("", ".") for p in prefixes):
+        return tuple(files)
+    return tuple(f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes))
+
+
+class ContentHasher:
+    """sha256 of file contents, each file read once per run even when gates share it."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.root = project_dir
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def file(self, relpath: str) -> str:
+        with self._lock:
+            if relpath in self._known:
+                return self._known[relpath]
+        digest = hashlib.sha256()
+        try:
+            with (self.root / relpath).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 16), b""):
+                    digest.update(block)
+        except OSError:
+            digest.update(b"<unreadable>")
+        value = digest.hexdigest()
+        with self._lock:
+            self._known[relpath] = value
+        return value
+
+    def key(self, parts: Iterable[str], files: Iterable[str]) -> str:
+        """One hash over some strings (gate, options, tool version) and the files' contents."""
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(part.encode() + b"\0")
+        for relpath in files:
+            digest.update(relpath.encode() + b"\0" + self.file(relpath).encode() + b"\n")
+        return digest.hexdigest()

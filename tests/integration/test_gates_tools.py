@@ -1,0 +1,111 @@
+"""Gates against real tools: a missing tool, an unreachable vulnerability service,
+hadolint only when a Dockerfile exists, the TAG gate without SPECs, parallel runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moai_deploy.gates import tools
+from moai_deploy.gates.runner import RunOptions, run_gates
+from moai_deploy.paths import StateLayout
+from moai_deploy.spec.gates import GatesSpec
+
+HELLO = Path(__file__).parents[2] / "examples" / "hello-service"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tool_versions() -> Iterator[None]:
+    tools.tool_version.cache_clear()
+    yield
+    tools.tool_version.cache_clear()
+
+
+def _project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _run(root: Path, gates: GatesSpec, *only: str, state: Path | None = None) -> dict[str, object]:
+    layout = StateLayout(state or root / ".state")
+    run = run_gates(root, gates, layout, RunOptions(only, use_cache=False))
+    return {"passed": run.passed, **{o.result.gate: o for o in run.outcomes}}
+
+
+def test_missing_tool_is_an_error_and_on_error_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project(tmp_path, {"app.py": "x = 1\n"})
+    # Really no ruff anywhere: an empty "virtualenv" and an empty PATH.
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setattr(tools, "venv_bin", lambda: empty)
+    monkeypatch.setenv("PATH", str(empty))
+    run = _run(root, GatesSpec(), "ruff")
+    outcome = run["ruff"]
+    assert outcome.result.status == "error"  # type: ignore[attr-defined]
+    assert outcome.result.note == "tool not installed: ruff (pip install ruff)"  # type: ignore[attr-defined]
+    assert run["passed"] is False  # on_error defaults to fail for an offline gate
+    warn = GatesSpec.model_validate({"ruff": {"on_error": "warn"}})
+    assert _run(root, warn, "ruff")["passed"] is True
+
+
+@pytest.mark.slow
+def test_unreachable_vulnerability_service_is_error_never_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project(tmp_path, {"requirements.txt": "idna==3.7\n"})
+    # A proxy on a closed loopback port: the service is unreachable on any machine.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    run = _run(root, GatesSpec(), "pip_audit")
+    result = run["pip_audit"].result  # type: ignore[attr-defined]
+    assert result.status == "error"
+    assert result.note.startswith("vulnerability service unreachable")
+    assert run["passed"] is True  # network gates default to on_error: warn
+    strict = GatesSpec.model_validate({"pip_audit": {"on_error": "fail"}})
+    again = _run(root, strict, "pip_audit")
+    assert again["passed"] is False and again["pip_audit"].result.cached is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_hadolint_runs_only_when_a_dockerfile_exists(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"app.py": "x = 1\n"})
+    assert _run(root, GatesSpec(), "hadolint")["hadolint"].result.status == "skipped"  # type: ignore[attr-defined]
+    dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n"
+    _project(root, {"Dockerfile": dockerfile})
+    result = _run(root, GatesSpec(), "hadolint")["hadolint"].result  # type: ignore[attr-defined]
+    assert result.status == "failed"
+    assert ("Dockerfile", 2, "DL3008") in {(f.file, f.line, f.rule) for f in result.findings}
+
+
+def test_tags_gate_is_skipped_without_specs(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"app.py": "# @CODE:APP-001\n"})
+    result = _run(root, GatesSpec(), "tags")["tags"].result  # type: ignore[attr-defined]
+    assert result.status == "skipped" and ".moai/specs" in result.note
+
+
+@pytest.mark.slow
+def test_hello_service_passes_its_gates(tmp_path: Path) -> None:
+    # In place: the example is linted with this repository's ruff and mypy settings, as
+    # `make lint` does. pip_audit is left out: its answer depends on the network.
+    gates = [n for n in GatesSpec.model_fields if n not in ("jobs", "required", "pip_audit")]
+    run = _run(HELLO, GatesSpec(), *gates, state=tmp_path / "state")
+    failed = {n: o.result.findings for n, o in run.items() if n != "passed" and o.blocking}  # type: ignore[attr-defined]
+    assert failed == {}
+    assert run["passed"] is True
+
+
+@pytest.mark.slow
+def test_secret_references_are_not_secrets_but_values_are(tmp_path: Path) -> None:
+    spec = 'env: {DB_USER: app, DB_PASSWORD: "${secret:DB_PASSWORD}"}\n'
+    code = 'db_password = "Xq9-hunter2-zz81"\n'  # pragma: allowlist secret
+    root = _project(tmp_path, {"moai-deploy.yaml": spec, "settings.py": code})
+    result = _run(root, GatesSpec(), "secrets")["secrets"].result  # type: ignore[attr-defined]
+    assert [(f.file, f.line) for f in result.findings] == [("settings.py", 1)]
