@@ -9,30 +9,8 @@ from collections.abc import Iterable
 from fnmatch import fnmatch
 from pathlib import Path
 
-# Tool, build and state folders: never the project's own sources.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".moai-deploy",
-        "build",
-        "dist",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-        ".nox",
-        ".hypothesis",
-        ".eggs",
-        "htmlcov",
-        "site-packages",
-    }
-)
+from moai_deploy.paths import SKIPPED_DIRS
+
 _HIDDEN_KEPT = frozenset({".moai", ".github"})
 MAX_FILE_BYTES = 2_000_000
 
