@@ -278,6 +278,12 @@ def test_blocking_analysis_of_a_slow_canary_fails_and_the_judge_agrees(
     started = time.time()
     with Load(traefik, rate=200):
         result = run_analysis(spec, provider, TARGET, options=RunOptions(samples=samples))
+        # A few more 0.8 s canary requests for the judge: a sequential client gets only a
+        # handful in the analysis's ~3 s, too close to min_samples on a loaded machine.
+        deadline = time.monotonic() + 20
+        while len(samples.samples(TARGET.canary, started - 1, time.time())) < 6:
+            assert time.monotonic() < deadline, "the canary's requests never reached the log"
+            time.sleep(0.2)
     by_name = {m.name: m for m in result.metrics}
     assert result.phase is AnalysisPhase.FAILED
     assert by_name["p95-latency"].phase is AnalysisPhase.FAILED

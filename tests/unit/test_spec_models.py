@@ -126,3 +126,20 @@ def test_example_spec_is_valid_and_stable() -> None:
     first = load_spec(EXAMPLE)
     assert first.digest == load_spec(EXAMPLE).digest
     assert set(first.spec.environments) >= {"development", "staging", "production"}
+
+
+def test_merged_strategy_keeps_nested_analysis_as_models() -> None:
+    text = """
+service: {name: hello, command: python -m app}
+defaults:
+  strategy: {type: blue_green, scale_down_delay: 10s}
+environments:
+  production:
+    strategy:
+      type: blue_green
+      post_promotion_analysis: {metrics: [{template: success-rate, count: 3}]}
+"""
+    strategy = resolve_environment(parse_spec(text, Path("x.yaml")).spec, "production").strategy
+    assert strategy.scale_down_delay == 10  # from defaults
+    analysis = strategy.post_promotion_analysis  # type: ignore[union-attr]
+    assert analysis is not None and analysis.resolved()[0].count == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moai_deploy.errors import BadInputError, ReleaseFailedError
+from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import check_release_gates, refusal_message
 from moai_deploy.ledger.store import Ledger
@@ -55,7 +55,7 @@ def store_artifacts(
 
     try:
         files = render(project.loaded.spec, environment, version)
-    except BadInputError as exc:
-        reporter.event("warning", message=f"rendered artifacts not stored: {exc}")
+    except Exception as exc:
+        reporter.event("warning", message=f"rendered artifacts not stored: {exc!r}")
         return
     store_release_artifacts(project.layout.root, release_id, files)

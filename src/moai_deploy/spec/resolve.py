@@ -70,5 +70,6 @@ def _merge_strategy(base: AnyStrategy | None, overlay: AnyStrategy | None) -> An
         return base or BlueGreenStrategy()
     if base is None or base.type != overlay.type:
         return overlay
-    changed = overlay.model_dump(exclude_unset=True)
-    return base.model_copy(update=changed)
+    # Re-validated, not model_copy(update=...): nested blocks (analysis) must stay models.
+    merged = {**base.model_dump(exclude_unset=True), **overlay.model_dump(exclude_unset=True)}
+    return type(overlay).model_validate(merged)
