@@ -19,6 +19,7 @@ from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
+from moai_deploy.runtime.base import free_port
 
 from .conftest import ENV, Recorder, edit_spec, make_v2, reopen
 
@@ -221,3 +222,36 @@ def test_inconclusive_analysis_pauses_until_promoted(project_dir: Path) -> None:
         watcher.close()
     worker.join(timeout=90)
     assert outcome["release"].status == "succeeded"
+
+
+def test_pre_promotion_analysis_on_the_preview_entrypoint_stops_a_bad_colour(
+    project_dir: Path,
+) -> None:
+    preview_port = free_port()
+    blue_green = {
+        "type": "blue_green",
+        "preview_port": preview_port,
+        "pre_promotion_analysis": {"metrics": [{**SUCCESS_RATE, "count": 3}]},
+    }
+    edit_spec(project_dir, ENV, strategy=blue_green)  # the preview entrypoint exists from v1 on
+    _with_v1(project_dir)
+    edit_spec(project_dir, ENV, env={"HELLO_ERROR_RATE": "0.5"})
+    make_v2(project_dir)
+    recorder = Recorder()
+    # Test traffic on the preview entrypoint only (what integration tests would send).
+    preview = start_load_in_background(
+        f"http://127.0.0.1:{preview_port}/", duration=90, concurrency=2
+    )
+    try:
+        result, report = _deploy_under_load(project_dir, recorder)
+    finally:
+        preview.stop()
+        seen = preview.result(timeout=30)
+
+    assert isinstance(result, ReleaseFailedError)
+    assert _latest(project_dir).status == "aborted"
+    assert recorder.named("preview")  # the new colour was reachable before any switch
+    assert {"hello-demo-green": 100} not in recorder.weights()  # never got real traffic
+    assert report.failed == 0  # the clients of the real entrypoint saw none of it
+    assert seen.failed > 0  # the preview traffic did see the bad version
+    assert _served(project_dir) == "1.0.0"

@@ -125,3 +125,11 @@ def test_rolling_batches_respect_surge_and_unavailable(
 def test_rolling_needs_room_to_move() -> None:
     with pytest.raises(ValidationError, match="cannot both be 0"):
         RollingStrategy(max_surge=0, max_unavailable=0)
+
+
+def test_blue_green_pre_promotion_analysis_runs_on_the_preview_before_the_switch() -> None:
+    strategy = BlueGreenStrategy.model_validate({"pre_promotion_analysis": ANALYSIS})
+    steps = plan(strategy, Situation(2, True))
+    analysis = next(s for s in steps if s.kind == "analysis")
+    assert analysis.preview is True
+    assert kinds(steps).index("analysis") < kinds(steps).index("set_weight")

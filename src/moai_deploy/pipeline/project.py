@@ -15,10 +15,12 @@ from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.reporter import NullReporter, Reporter
+from moai_deploy.rollout.routing import preview_entrypoint
 from moai_deploy.runtime.local import SupervisorRuntime
 from moai_deploy.spec.loader import LoadedSpec, load_spec
 from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
+from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.traefik.process import TraefikProcess
 from moai_deploy.traffic.traefik.router import TraefikRouter
 
@@ -59,7 +61,18 @@ class Project:
     def traefik(self) -> TraefikProcess:
         spec = self.loaded.spec
         entrypoints = {name: spec.port_of(name) for name in spec.environments}
+        for name in spec.environments:
+            port = self.preview_port(name)
+            if port is not None:
+                entrypoints[preview_entrypoint(name)] = port
         return TraefikProcess(self.layout.traefik, entrypoints, host=spec.traffic.host)
+
+    def preview_port(self, environment: str) -> int | None:
+        """Where the new colour is reachable before the switch (pre-promotion analysis)."""
+        strategy = self.environment(environment).strategy
+        if not isinstance(strategy, BlueGreenStrategy) or not strategy.pre_promotion_analysis:
+            return None
+        return strategy.preview_port or self.loaded.spec.port_of(environment) + 1000
 
     @cached_property
     def router(self) -> TraefikRouter:

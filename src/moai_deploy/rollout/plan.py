@@ -32,6 +32,7 @@ class Step:
     analysis: AnalysisSpec | None = None  # analysis steps
     start: int = 0  # rolling batch: new instances to start
     drain: int = 0  # rolling batch: old instances to drain and stop
+    preview: bool = False  # analysis of the new version on its preview route, before traffic
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
                 "analysis",
                 "pre-promotion analysis on the preview route",
                 analysis=strategy.pre_promotion_analysis,
+                preview=True,
             )
         )
     if strategy.auto_promote is False:

@@ -18,6 +18,11 @@ class GroupShare:
     instances: Sequence[InstanceStatus]
 
 
+def preview_entrypoint(environment: str) -> str:
+    """The router entrypoint that serves a blue-green release's new colour before the switch."""
+    return f"{environment}-preview"
+
+
 def build_routing(
     route: str, entrypoint: str, ready_path: str, shares: Sequence[GroupShare]
 ) -> Routing:

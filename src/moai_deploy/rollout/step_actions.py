@@ -8,8 +8,10 @@ from typing import Any
 
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.rollout.actions import RolloutBase
-from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, SUCCESSFUL
+from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, SUCCESSFUL, AnalysisTarget
 from moai_deploy.rollout.plan import Step
+from moai_deploy.rollout.routing import GroupShare, build_routing, preview_entrypoint
+from moai_deploy.spec.analysis import AnalysisSpec
 from moai_deploy.spec.strategies import CanaryStrategy, RollingStrategy
 
 
@@ -88,9 +90,12 @@ class StepActions(RolloutBase):
     def analysis_step(self, step: Step) -> str:
         if self.skipping() or step.analysis is None:
             return "skipped"
-        phase = self.analysis.run(
-            step.analysis, self.target(), self._interrupted, self._measurement
-        )
+        if step.preview:
+            phase = self._preview_analysis(step.analysis)
+        else:
+            phase = self.analysis.run(
+                step.analysis, self.target(), self._interrupted, self._measurement
+            )
         if phase == FAILED:
             raise AnalysisFailedError("analysis failed")
         if phase == INCONCLUSIVE:
@@ -98,6 +103,25 @@ class StepActions(RolloutBase):
             self.wait_until(lambda: self.consume_promote() is not None, None)
             return "inconclusive, then promoted"
         return phase if phase == SUCCESSFUL else f"ended: {phase}"
+
+    def _preview_analysis(self, analysis: AnalysisSpec) -> str:
+        """Judge the new version on its own preview entrypoint, before it gets real traffic."""
+        ctx = self.ctx
+        backend = f"{ctx.backend_name(self.state.new_group)}-preview"
+        preview = build_routing(
+            f"{ctx.route}-preview",
+            preview_entrypoint(ctx.environment),
+            ctx.loaded.spec.service.ready_path,
+            [GroupShare(backend, 100, self.new_instances())],
+        )
+        ctx.router.set_weights(preview)
+        try:
+            ctx.router.verify(preview, timeout=ctx.config.strategy.verify_timeout)
+            ctx.reporter.event("preview", route=preview.route, entrypoint=preview.entrypoint)
+            target = AnalysisTarget(canary=backend, stable=None)
+            return self.analysis.run(analysis, target, self._interrupted, self._measurement)
+        finally:
+            ctx.router.remove(preview.route)
 
     def _interrupted(self) -> bool:
         self.tick()  # raises on abort
