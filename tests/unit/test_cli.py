@@ -184,3 +184,16 @@ def test_init_detects_flask_as_wsgi(
     code, out, _ = invoke(capsys, monkeypatch, "init", str(tmp_path))
     assert code == 0 and "WSGI app web:app" in out
     assert "gunicorn web:app" in (tmp_path / "moai-deploy.yaml").read_text()
+
+
+def test_a_secrets_file_tracked_by_git_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / ".secrets.env").write_text(
+        "DB_PASSWORD=committed-by-mistake\n"
+    )  # pragma: allowlist secret
+    subprocess.run(["git", "-C", str(project), "add", "-f", ".secrets.env"], check=True)
+    code, _, err = invoke(capsys, monkeypatch, "deploy", "development", "--version", "v1")
+    assert code == 2 and "tracked by git" in err
+    assert "committed-by-mistake" not in err
+    assert not (project / ".moai-deploy").exists()

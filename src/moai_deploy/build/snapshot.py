@@ -44,6 +44,11 @@ def _git(project_dir: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def is_tracked(project_dir: Path, path: Path) -> bool:
+    """Whether git tracks `path` in the project's repository (False outside git)."""
+    return _git(project_dir, "ls-files", "--error-unmatch", "--", str(path)) is not None
+
+
 def inspect_source(project_dir: Path) -> SourceInfo:
     """The commit the project is at, and whether its folder has uncommitted changes."""
     sha = _git(project_dir, "rev-parse", "--verify", "HEAD")

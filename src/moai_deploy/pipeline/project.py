@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from moai_deploy.build.snapshot import is_tracked
+from moai_deploy.errors import BadInputError
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
@@ -45,7 +47,14 @@ class Project:
         return resolve_environment(self.loaded.spec, name)
 
     def secrets(self) -> SecretResolver:
-        return SecretResolver(self.loaded.project_dir / self.loaded.spec.secrets_file)
+        """Resolves secret references; refuses a secrets file that git tracks."""
+        path = self.loaded.project_dir / self.loaded.spec.secrets_file
+        if path.is_file() and is_tracked(self.loaded.project_dir, path):
+            raise BadInputError(
+                f"{path}: the secrets file is tracked by git, so its values are in the history\n"
+                f"    fix: `git rm --cached {path.name}`, add it to .gitignore, rotate the secrets"
+            )
+        return SecretResolver(path)
 
     @cached_property
     def ledger(self) -> Ledger:
