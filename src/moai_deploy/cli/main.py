@@ -19,7 +19,6 @@ from moai_deploy.cli.common import (
     SpecOption,
     open_project,
     parse_lock_wait,
-    reporter_for,
     rollout_reporter,
 )
 from moai_deploy.cli.output import console, err_console, print_json
@@ -36,9 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-_project = open_project
-_reporter = reporter_for
 
 
 @app.command()
@@ -107,7 +103,7 @@ def deploy(
     """
     if force != (reason is not None):
         raise typer.BadParameter("--force and --reason TEXT go together", param_hint="--force")
-    with _project(spec) as project:
+    with open_project(spec) as project:
         project.environment(environment)
         if not as_json:
             console.print(f"[bold]deploy[/] {project.service} -> {environment}")
@@ -128,7 +124,7 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Switch ENVIRONMENT back to the previous (or --to) succeeded release."""
-    with _project(spec) as project:
+    with open_project(spec) as project:
         project.environment(environment)
         if not as_json:
             console.print(f"[bold]rollback[/] {project.service} {environment}")
@@ -154,7 +150,7 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """What runs where: live release, instances (pid, port, version, ready), weights."""
-    with _project(spec) as project:
+    with open_project(spec) as project:
         names = [environment] if environment else list(project.loaded.spec.environments)
         for name in names:
             project.environment(name)
@@ -176,7 +172,7 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Releases, newest first."""
-    with _project(spec) as project:
+    with open_project(spec) as project:
         if environment:
             project.environment(environment)
         releases = project.ledger.list_releases(project.service, environment, limit)
@@ -189,7 +185,7 @@ def history(
 @app.command()
 def down(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Stop every instance of ENVIRONMENT and remove its route."""
-    with _project(spec) as project:
+    with open_project(spec) as project:
         stopped = operations.down(project, environment)
         console.print(f"[green]✓[/] {environment}: stopped {stopped} instance(s)")
 

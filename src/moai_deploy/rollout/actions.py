@@ -5,7 +5,6 @@ Every action is idempotent: a resumed rollout re-runs the step that was interrup
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout import health
 from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway, AnalysisTarget, BackgroundAnalysis
-from moai_deploy.rollout.instances import GroupPlan, build_instances
+from moai_deploy.rollout.instances import GroupPlan, build_instances, instance_name
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.routing import GroupShare, build_routing
 from moai_deploy.rollout.state import RolloutState
@@ -158,7 +157,10 @@ class RolloutBase:
     def start_group(self, count: int, first_index: int = 0) -> list[str]:
         """Start `count` new-version instances numbered from `first_index`; reuse running ones."""
         ctx, st = self.ctx, self.state
-        names = [f"{ctx.route}-{st.new_group}-{i}" for i in range(first_index, first_index + count)]
+        names = [
+            instance_name(ctx.service, ctx.environment, st.new_group, i)
+            for i in range(first_index, first_index + count)
+        ]
         running = {i.name: i for i in self.group(st.new_group)}
         if all(
             n in running
@@ -222,7 +224,3 @@ class RolloutBase:
 
     def steps_after(self, step: Step) -> int:
         return len(self.steps) - 1 - self.steps.index(step)
-
-    def sleep_until(self, wall_deadline: float) -> None:
-        while time.time() < wall_deadline:
-            time.sleep(min(0.05, max(0.0, wall_deadline - time.time())))

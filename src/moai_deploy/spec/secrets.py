@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +118,3 @@ class SecretResolver:
             if len(value) >= 4:
                 text = text.replace(value, MASK)
         return text
-
-    def iter_missing(self, env: Mapping[str, str]) -> Iterator[str]:
-        yield from (n for n in references(env.values()) if self.lookup(n) is None)
