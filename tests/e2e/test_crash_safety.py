@@ -121,6 +121,7 @@ def test_sigkill_then_resume_or_abort(
         release = ledger.list_releases("hello", ENV, limit=1)[0]
         if kind != "scale_down":
             assert [r["version"] for r in status["unfinished"]] == ["v2"]
+            assert status["stopped_at"].split(" (")[0].endswith(kind)  # where it stopped
         assert any(s.outcome == "running" for s in ledger.steps(release.id))
 
         if then == "resume":

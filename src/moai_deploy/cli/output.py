@@ -116,6 +116,8 @@ def status_table(status: EnvironmentStatus) -> Table:
         table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
     for release in status.unfinished:
         table.caption = f"unfinished: release #{release.id} {release.version} ({release.status})"
+        if status.stopped_at:
+            table.caption += f", at {status.stopped_at}"
     return table
 
 

@@ -39,6 +39,7 @@ class EnvironmentStatus:
     unfinished: list[ReleaseRecord]
     instances: list[InstanceView]
     weights: dict[str, int] = field(default_factory=dict)
+    stopped_at: str | None = None  # the unfinished release's last step, and its outcome
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class EnvironmentStatus:
             "unfinished": [r.to_dict() for r in self.unfinished],
             "instances": [i.to_dict() for i in self.instances],
             "weights": self.weights,
+            "stopped_at": self.stopped_at,
         }
 
 
@@ -60,11 +62,22 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     ]
     routing = project.router.current(project.route(environment))
     host = project.loaded.spec.traffic.host
+    unfinished = project.ledger.in_progress(project.service, environment)
     return EnvironmentStatus(
         environment=environment,
         url=f"http://{host}:{project.loaded.spec.port_of(environment)}",
         live=project.ledger.live_release(project.service, environment),
-        unfinished=project.ledger.in_progress(project.service, environment),
+        unfinished=unfinished,
         instances=views,
         weights=routing.weights() if routing else {},
+        stopped_at=_last_step(project, unfinished[0].id) if unfinished else None,
     )
+
+
+def _last_step(project: Project, release_id: int) -> str | None:
+    """Where an unfinished release is (or where its killed deployer left it)."""
+    steps = project.ledger.steps(release_id)
+    if not steps:
+        return None
+    last = steps[-1]
+    return f"step {last.sequence} {last.kind} ({last.outcome}): {last.detail}".strip()
