@@ -159,3 +159,33 @@ def test_two_concurrent_deploys_one_proceeds_the_other_exits_3(project_dir: Path
     assert codes == [0, 3], outputs
     loser = outputs[[first.returncode, second.returncode].index(3)]
     assert "is locked by" in loser[1] and "pid" in loser[1]
+
+
+def test_aborting_a_rolling_update_restores_the_old_instances_it_drained(
+    project_dir: Path,
+) -> None:
+    edit_spec(project_dir, ENV, replicas=3)
+    project = reopen(project_dir)
+    operations.deploy(project, ENV, "v1")
+    project.close()
+    rolling = {"type": "rolling", "max_surge": 1, "max_unavailable": 0, "pre_stop_delay": "0.2s"}
+    edit_spec(project_dir, ENV, strategy=rolling)
+    make_v2(project_dir)
+    # Killed as batch 2 begins: batch 1 already replaced one old instance with a new one.
+    deployer = _cli(project_dir, "deploy", ENV, "--version", "v2", failpoint="rolling_batch:2")
+    assert deployer.wait(timeout=180) == -signal.SIGKILL, deployer.communicate()
+    project = reopen(project_dir)
+    try:
+        before = project.runtime.list("hello", ENV)
+        assert sorted(i.version for i in before) == ["v1", "v1", "v2"]
+
+        aborted = control.abort(project, ENV)
+
+        assert aborted.status == "aborted"
+        after = project.runtime.list("hello", ENV)
+        assert sorted(i.version for i in after) == ["v1", "v1", "v1"]  # capacity is back
+        routing = project.router.current(project.route(ENV))
+        assert routing is not None and len(routing.backends[0].urls) == 3
+        assert _served(project_dir) == "1.0.0"
+    finally:
+        project.close()

@@ -141,6 +141,44 @@ class RolloutBase:
         ctx.reporter.event("weights", weights=routing.weights())
         return True
 
+    def restore_stable_capacity(self) -> None:
+        """After a rolling update is undone: restart the old instances it had drained."""
+        st, ctx = self.state, self.ctx
+        if st.stable_group is None or st.stable_release is None:
+            return
+        running = {i.name for i in self.group(st.stable_group) if i.state is InstanceState.RUNNING}
+        missing = [
+            index
+            for index in range(ctx.config.replicas)
+            if instance_name(ctx.service, ctx.environment, st.stable_group, index) not in running
+        ]
+        if not missing:
+            return
+        stable = ctx.ledger.get_release(st.stable_release)
+        snapshot = Path(stable.artifact or "")
+        plan = GroupPlan(
+            service=ctx.loaded.spec.service,
+            environment=ctx.environment,
+            version=stable.version,
+            group=st.stable_group,
+            workdir=snapshot / ctx.loaded.spec.service.workdir,
+            env=ctx.secrets.resolve(ctx.config.env),
+            python_env=self.ensure_python(snapshot),
+            log_dir=ctx.layout.logs,
+        )
+        specs = [spec for i in missing for spec in build_instances(plan, [free_port()], i)]
+        ctx.runtime.start(specs)
+        names = {s.name for s in specs}
+        failures = health.wait_ready(
+            lambda: [i for i in self.group(st.stable_group) if i.name in names],
+            ctx.loaded.spec.service.ready_path,
+            ctx.config.health_check_timeout,
+        )
+        if failures:
+            raise ReleaseFailedError(self.describe(failures, self.group(st.stable_group)))
+        stable_all = self.group(st.stable_group)
+        self.apply_routing([GroupShare(ctx.backend_name(st.stable_group), 100, stable_all)])
+
     def stop_new_group(self) -> None:
         names = [i.name for i in self.group(self.state.new_group)]
         if names:

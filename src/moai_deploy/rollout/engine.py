@@ -19,6 +19,7 @@ from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.state import Control
 from moai_deploy.rollout.step_actions import AnalysisFailedError, StepActions
+from moai_deploy.spec.strategies import RollingStrategy
 from moai_deploy.traffic.base import TrafficError
 
 _CONTROL_EVERY = 0.2  # seconds between reads of the control requests
@@ -165,6 +166,8 @@ class RolloutEngine(StepActions):
         ctx = self.ctx
         try:
             self.restore_stable_routing()  # first: every moment here serves the bad version
+            if isinstance(ctx.config.strategy, RollingStrategy):
+                self.restore_stable_capacity()  # before the new instances go away
         except (TrafficError, MoaiError, OSError) as exc:
             ctx.reporter.event("restore_failed", detail=self.redact(str(exc)))
         self.stop_background()
