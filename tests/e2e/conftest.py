@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
-from moai_deploy.cli.demo import find_example, make_v2, prepare_workspace
+from moai_deploy.cli.demo import edit_environment, find_example, make_v2, prepare_workspace
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.reporter import RecordingReporter
@@ -35,31 +34,7 @@ def project(project_dir: Path) -> Iterator[Project]:
     opened.close()
 
 
-def edit_spec(project_dir: Path, environment: str, **changes: object) -> None:
-    """Change one environment's overlay in the scratch repository's spec and commit it."""
-    import subprocess
-
-    yaml = YAML(typ="rt")
-    path = project_dir / "moai-deploy.yaml"
-    data = yaml.load(path)
-    data["environments"][environment].update(changes)
-    yaml.dump(data, path)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@localhost",
-            "-C",
-            str(project_dir),
-            "commit",
-            "-q",
-            "-am",
-            "spec change",
-        ],
-        check=True,
-    )
+edit_spec = edit_environment
 
 
 def reopen(project_dir: Path) -> Project:

@@ -68,6 +68,16 @@ def prepare_workspace(example: Path, workspace: Path) -> Path:
     return project
 
 
+def edit_environment(project: Path, environment: str, **changes: object) -> None:
+    """Change one environment's overlay in the scratch spec and commit it (demo, tests, bench)."""
+    yaml = YAML(typ="rt")
+    spec_path = project / "moai-deploy.yaml"
+    data = yaml.load(spec_path)
+    data["environments"][environment].update(changes)
+    yaml.dump(data, spec_path)
+    _git(project, "commit", "-q", "--allow-empty", "-am", f"spec: {environment} changed")
+
+
 def make_v2(project: Path) -> None:
     """Commit a real code change: the service now reports 2.0.0."""
     version_file = project / "app" / "version.py"

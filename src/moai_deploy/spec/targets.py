@@ -7,7 +7,7 @@ ingress, namespace, ...), so environments differ only by what their overlays dec
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
@@ -25,17 +25,7 @@ TargetName = Literal[
     "github-actions",
     "gitlab-ci",
 ]
-ALL_TARGETS: tuple[TargetName, ...] = (
-    "docker",
-    "compose",
-    "kubernetes",
-    "argo-rollouts",
-    "ecs",
-    "cloudrun",
-    "aci",
-    "github-actions",
-    "gitlab-ci",
-)
+ALL_TARGETS: tuple[TargetName, ...] = get_args(TargetName)
 CpuQuantity = Annotated[str, Field(pattern=r"^(\d+m|\d+(\.\d{1,3})?)$")]
 MemoryQuantity = Annotated[str, Field(pattern=r"^\d+(Mi|Gi)$")]
 Percent = Annotated[int, Field(ge=1, le=100)]
