@@ -3,7 +3,6 @@ dependency inputs hash the same (content-addressed in the user cache)."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moai_deploy.errors import BadInputError, ReleaseFailedError
+from moai_deploy.paths import exclusive_lock
 
 _COMPLETE_MARKER = ".moai-complete"
 
@@ -69,8 +69,8 @@ def ensure_env(snapshot: Path, cache_dir: Path) -> PythonEnv:
     requirements = dependency_inputs(snapshot)
     env_dir = cache_dir / "envs" / env_key(requirements, sys.executable)
     env_dir.parent.mkdir(parents=True, exist_ok=True)
-    with (env_dir.parent / f"{env_dir.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two deploys never build the same env at once
+    # Two deploys never build the same environment at once.
+    with exclusive_lock(env_dir.parent / f"{env_dir.name}.lock"):
         reused = (env_dir / _COMPLETE_MARKER).is_file()
         if not reused:
             shutil.rmtree(env_dir, ignore_errors=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import os
@@ -19,6 +18,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from moai_deploy.errors import MoaiError
+from moai_deploy.paths import exclusive_lock
 from moai_deploy.runtime.local.conf import daemon_conf
 
 START_TIMEOUT = 15.0
@@ -113,12 +113,8 @@ class SupervisorDaemon:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Exclusive across processes: held while starting or shutting down the daemon."""
-        with (self.root / ".daemon.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root / ".daemon.lock"):
+            yield
 
     def _spawn(self) -> None:
         self.socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from typing import NoReturn
 
 import httpx
 
+from moai_deploy.paths import exclusive_lock
 from moai_deploy.runtime.base import free_port
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.traefik.config import (
@@ -146,13 +146,8 @@ class TraefikProcess:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         # Serialises concurrent CLI runs so they never start two Traefiks for one folder.
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / "traefik.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root / "traefik.lock"):
+            yield
 
     def _static_text(self, api_port: int, metrics_port: int) -> tuple[str, str]:
         settings = StaticSettings(self.root, self.entrypoints, self.host, api_port, metrics_port)
