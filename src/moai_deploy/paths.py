@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR_NAME = ".moai-deploy"
+# The spec's file name in a project folder (here so the CLI knows it without the models).
+SPEC_FILE_NAME = "moai-deploy.yaml"
 
 # Tool, build and state folders: never a project's own sources (gates, trace, snapshots).
 SKIPPED_DIRS = frozenset(

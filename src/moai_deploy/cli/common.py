@@ -1,19 +1,39 @@
-"""Options and helpers every CLI command shares."""
+"""Options and helpers every CLI command shares.
+
+Light on purpose: every command module imports this at start-up, so nothing here may
+import the spec models, the ledger or a provider at module level (see cli/main.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from moai_deploy.cli import output
-from moai_deploy.pipeline.project import Project
-from moai_deploy.rollout.reporter import Reporter
-from moai_deploy.spec._types import parse_duration
-from moai_deploy.spec.loader import SPEC_FILE_NAME
+from moai_deploy.cli.output import console, err_console, print_json
+from moai_deploy.paths import SPEC_FILE_NAME
+
+if TYPE_CHECKING:
+    from moai_deploy.pipeline.project import Project
+    from moai_deploy.rollout.reporter import Reporter
+
+__all__ = [
+    "DEFAULT_SPEC",
+    "EnvArgument",
+    "JsonOption",
+    "SpecOption",
+    "console",
+    "err_console",
+    "open_project",
+    "parse_lock_wait",
+    "print_json",
+    "reporter_for",
+    "rollout_reporter",
+]
 
 SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", dir_okay=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -24,6 +44,8 @@ DEFAULT_SPEC = Path(SPEC_FILE_NAME)
 @contextmanager
 def open_project(spec: Path) -> Iterator[Project]:
     """The project of `spec`; its ledger is closed afterwards."""
+    from moai_deploy.pipeline.project import Project
+
     project = Project.open(spec)
     try:
         yield project
@@ -56,6 +78,8 @@ def rollout_reporter(project: Project, as_json: bool) -> Iterator[Reporter]:
 
 def parse_lock_wait(text: str) -> float:
     """A --lock-wait duration in seconds; a bad one is a usage error (exit 2)."""
+    from moai_deploy.spec._types import parse_duration
+
     try:
         value = parse_duration(text)
     except ValueError as exc:

@@ -1,9 +1,17 @@
 """The `moai-deploy` command line. Exit codes: 0 ok, 1 release failed or rolled back,
-2 bad input, 3 locked/conflict."""
+2 bad input, 3 locked/conflict.
+
+How to add a command (it keeps `moai-deploy --help` fast, see cli/__init__.py):
+at module level a command module imports only the standard library, typer,
+`moai_deploy.cli.common` and `moai_deploy.errors`; everything else (the spec models, the
+ledger, providers, pipeline) is imported inside the command's body. Declare the command
+with `@app.command()` here, or in its own module with a `register(app)` function called at
+the bottom of this file. `tests/unit/test_cli_lazy.py` fails if `--help` imports the
+heavy modules.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,22 +19,20 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import gates, ops, output, render, trace
+from moai_deploy.cli import gates, ops, render, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
     JsonOption,
     SpecOption,
+    console,
+    err_console,
     open_project,
     parse_lock_wait,
+    print_json,
     rollout_reporter,
 )
-from moai_deploy.cli.output import console, err_console, print_json
 from moai_deploy.errors import MoaiError
-from moai_deploy.pipeline import operations
-from moai_deploy.pipeline.project import Project
-from moai_deploy.pipeline.status import environment_status
-from moai_deploy.spec.schema import spec_json_schema
 
 app = typer.Typer(
     name="moai-deploy",
@@ -40,6 +46,8 @@ app = typer.Typer(
 @app.command()
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec file; every problem is listed with its line and a fix."""
+    from moai_deploy.pipeline.project import Project
+
     project = Project.open(spec)
     envs = ", ".join(project.loaded.spec.environments)
     console.print(f"[green]✓[/] {spec} is valid: service {project.service}, environments {envs}")
@@ -50,6 +58,10 @@ def config(
     environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False
 ) -> None:
     """Show the merged settings of one environment (secrets masked)."""
+    import json
+
+    from moai_deploy.pipeline.project import Project
+
     project = Project.open(spec)
     merged = project.environment(environment).to_dict(masked=True)
     merged["service"] = project.loaded.spec.service.model_dump(mode="json")
@@ -69,6 +81,8 @@ def schema(
 
         sys.stdout.write(markdown_reference())
     else:
+        from moai_deploy.spec.schema import spec_json_schema
+
         print_json(spec_json_schema())
 
 
@@ -103,6 +117,8 @@ def deploy(
     """
     if force != (reason is not None):
         raise typer.BadParameter("--force and --reason TEXT go together", param_hint="--force")
+    from moai_deploy.pipeline import operations
+
     with open_project(spec) as project:
         project.environment(environment)
         if not as_json:
@@ -124,6 +140,8 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Switch ENVIRONMENT back to the previous (or --to) succeeded release."""
+    from moai_deploy.pipeline import operations
+
     with open_project(spec) as project:
         project.environment(environment)
         if not as_json:
@@ -150,6 +168,9 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """What runs where: live release, instances (pid, port, version, ready), weights."""
+    from moai_deploy.cli import output
+    from moai_deploy.pipeline.status import environment_status
+
     with open_project(spec) as project:
         names = [environment] if environment else list(project.loaded.spec.environments)
         for name in names:
@@ -172,6 +193,8 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Releases, newest first."""
+    from moai_deploy.cli import output
+
     with open_project(spec) as project:
         if environment:
             project.environment(environment)
@@ -185,6 +208,8 @@ def history(
 @app.command()
 def down(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Stop every instance of ENVIRONMENT and remove its route."""
+    from moai_deploy.pipeline import operations
+
     with open_project(spec) as project:
         stopped = operations.down(project, environment)
         console.print(f"[green]✓[/] {environment}: stopped {stopped} instance(s)")

@@ -18,12 +18,8 @@ from moai_deploy.cli.common import (
 )
 from moai_deploy.cli.output import console, print_json
 from moai_deploy.errors import LockedError
-from moai_deploy.ledger import locks
-from moai_deploy.ledger.locks import LockRequest
-from moai_deploy.pipeline import control, operations
-from moai_deploy.pipeline.operations import DeployOptions
-from moai_deploy.pipeline.preflight import audit
-from moai_deploy.rollout.lock import actor, locked_message
+
+# The pipeline, the ledger and the rollout load inside each command (see cli/main.py).
 
 lock_app = typer.Typer(
     help="Inspect, take or break the per-environment rollout lock.", no_args_is_help=True
@@ -45,6 +41,8 @@ def abort(
     environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False
 ) -> None:
     """Send all traffic back to stable at once; the release ends aborted."""
+    from moai_deploy.pipeline import control
+
     with open_project(spec) as project:
         release = control.abort(project, environment, reporter_for(as_json))
         _show(
@@ -61,6 +59,8 @@ def promote(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a paused rollout (or go straight to 100% with --full)."""
+    from moai_deploy.pipeline import control
+
     with open_project(spec) as project:
         release = control.promote(project, environment, full, reporter_for(as_json))
         _show(
@@ -72,6 +72,8 @@ def promote(
 
 def pause(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Hold the rollout at its next step boundary."""
+    from moai_deploy.pipeline import control
+
     with open_project(spec) as project:
         release = control.set_paused(project, environment, True)
         console.print(f"[yellow]paused[/] release #{release.id} {release.version}")
@@ -79,6 +81,8 @@ def pause(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
 
 def resume(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Let a paused rollout go on (a killed deployer is resumed with `deploy --resume`)."""
+    from moai_deploy.pipeline import control
+
     with open_project(spec) as project:
         release = control.set_paused(project, environment, False)
         console.print(f"[green]resumed[/] release #{release.id} {release.version}")
@@ -91,8 +95,10 @@ def retry(
     lock_wait: Annotated[str, typer.Option(help="Wait this long for the lock, e.g. 30s.")] = "0",
 ) -> None:
     """Run the latest aborted or failed release again."""
+    from moai_deploy.pipeline import operations
+
     with open_project(spec) as project:
-        options = DeployOptions(lock_wait=parse_lock_wait(lock_wait))
+        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
         release = operations.retry(project, environment, reporter_for(as_json), options)
         _show(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
 
@@ -106,6 +112,7 @@ def audit_log(
     as_json: JsonOption = False,
 ) -> None:
     """Every action (deploy, promote, abort, rollback, lock, force), newest first."""
+
     with open_project(spec) as project:
         if environment:
             project.environment(environment)
@@ -119,6 +126,9 @@ def audit_log(
 @lock_app.command("status")
 def lock_status(spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False) -> None:
     """Who holds which environment's lock, and whether the holder is alive."""
+    from moai_deploy.ledger import locks
+    from moai_deploy.rollout.lock import locked_message
+
     with open_project(spec) as project:
         held = locks.all_locks(project.ledger, project.service)
         if as_json:
@@ -137,9 +147,13 @@ def lock_acquire(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Hold the lock by hand (e.g. maintenance): rollouts exit 3 until released."""
+    from moai_deploy.ledger import locks
+    from moai_deploy.pipeline.preflight import audit
+    from moai_deploy.rollout.lock import actor, locked_message
+
     with open_project(spec) as project:
         project.environment(environment)
-        request = LockRequest(actor(), "manual", message=message, manual=True)
+        request = locks.LockRequest(actor(), "manual", message=message, manual=True)
         if not locks.try_acquire(project.ledger, project.service, environment, request):
             held = locks.current(project.ledger, project.service, environment)
             if held is not None:
@@ -156,6 +170,9 @@ def lock_release(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Release a manual lock, or break any lock with --force --reason (audited)."""
+    from moai_deploy.ledger import locks
+    from moai_deploy.pipeline.preflight import audit
+
     with open_project(spec) as project:
         project.environment(environment)
         if force and not reason:

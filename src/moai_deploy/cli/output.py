@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from moai_deploy.ledger.records import AuditRecord, ReleaseRecord
-from moai_deploy.pipeline.status import EnvironmentStatus
+if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
+    from moai_deploy.ledger.records import AuditRecord, ReleaseRecord
+    from moai_deploy.pipeline.status import EnvironmentStatus
 
 console = Console()
 err_console = Console(stderr=True)

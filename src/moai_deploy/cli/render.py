@@ -7,24 +7,16 @@ Exit codes: 0 ok (for diff: no difference), 1 differences found (diff, --consist
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moai_deploy.build.snapshot import inspect_source
 from moai_deploy.cli.output import console
 from moai_deploy.errors import BadInputError
-from moai_deploy.paths import StateLayout
-from moai_deploy.render import render as render_files
-from moai_deploy.render import select_targets
-from moai_deploy.render.artifacts import (
-    load_release_artifacts,
-    read_tree,
-    unified_diff,
-    write_files,
-)
-from moai_deploy.render.consistency import undeclared_differences
-from moai_deploy.spec.loader import SPEC_FILE_NAME, LoadedSpec, load_spec
+from moai_deploy.paths import SPEC_FILE_NAME, StateLayout
+
+if TYPE_CHECKING:  # the models and the renderers load when a command runs (cli/main.py)
+    from moai_deploy.spec.loader import LoadedSpec
 
 SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", dir_okay=False)]
 TargetOption = Annotated[
@@ -37,6 +29,8 @@ DEFAULT_SPEC = Path(SPEC_FILE_NAME)
 
 
 def _version(loaded: LoadedSpec, version: str | None) -> str:
+    from moai_deploy.build.snapshot import inspect_source
+
     if version:
         return version
     found = inspect_source(loaded.project_dir).default_version()
@@ -56,6 +50,11 @@ def render_command(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Write the deployment artifacts of ENVIRONMENT (Docker, compose, Kubernetes, cloud, CI)."""
+    from moai_deploy.render import render as render_files
+    from moai_deploy.render import select_targets
+    from moai_deploy.render.artifacts import write_files
+    from moai_deploy.spec.loader import load_spec
+
     loaded = load_spec(spec)
     label = _version(loaded, version)
     if consistency:
@@ -69,6 +68,8 @@ def render_command(
 
 
 def _consistency(loaded: LoadedSpec, version: str) -> int:
+    from moai_deploy.render.consistency import undeclared_differences
+
     found = undeclared_differences(loaded.spec, version)
     if not found:
         console.print("[green]✓[/] environments differ only by their declared overlays")
@@ -87,6 +88,8 @@ def _release_files(
     loaded: LoadedSpec, environment: str, against: str | None
 ) -> tuple[str, dict[str, str]]:
     """The artifacts to compare with: a folder, a release id, a version, or the live release."""
+    from moai_deploy.render.artifacts import load_release_artifacts, read_tree
+
     if against is not None and Path(against).is_dir():
         return against, read_tree(Path(against))
     state = StateLayout.for_project(loaded.project_dir).root
@@ -130,6 +133,11 @@ def diff_command(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Unified diff between what would be rendered now and a folder or an earlier release."""
+    from moai_deploy.render import render as render_files
+    from moai_deploy.render import select_targets
+    from moai_deploy.render.artifacts import unified_diff
+    from moai_deploy.spec.loader import load_spec
+
     loaded = load_spec(spec)
     targets = select_targets(loaded.spec, target)
     new = render_files(loaded.spec, environment, _version(loaded, version), targets)

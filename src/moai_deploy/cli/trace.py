@@ -8,17 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from moai_deploy.cli.output import console, err_console, print_json
 from moai_deploy.errors import EXIT_RELEASE_FAILED, BadInputError, MoaiError
-from moai_deploy.pipeline.project import Project
-from moai_deploy.spec.loader import SPEC_FILE_NAME
-from moai_deploy.trace.live import LiveView, diff_specs, live_specs
-from moai_deploy.trace.render import diff_table, live_table, print_report
-from moai_deploy.trace.scan import scan
+from moai_deploy.paths import SPEC_FILE_NAME
+
+if TYPE_CHECKING:  # the ledger and the scanners load when a command runs (cli/main.py)
+    from moai_deploy.pipeline.project import Project
+    from moai_deploy.trace.live import LiveView
 
 ProjectOption = Annotated[
     Path | None,
@@ -71,6 +71,8 @@ def _spec_file(spec: Path | None) -> Path:
 
 @contextmanager
 def _project(spec: Path | None) -> Iterator[Project]:
+    from moai_deploy.pipeline.project import Project
+
     project = Project.open(_spec_file(spec))
     try:
         yield project
@@ -79,6 +81,8 @@ def _project(spec: Path | None) -> Iterator[Project]:
 
 
 def _live(project: Project, environment: str) -> LiveView:
+    from moai_deploy.trace.live import live_specs
+
     project.environment(environment)  # an unknown name is bad input (exit 2)
     return live_specs(project.ledger, project.service, environment)
 
@@ -96,6 +100,9 @@ def trace(
     """Check SPEC front matter and @TAG chains (or, with --env, list the SPECs live there)."""
     if ctx.invoked_subcommand is not None:
         return
+    from moai_deploy.trace.render import live_table, print_report
+    from moai_deploy.trace.scan import scan
+
     with _user_errors():
         if env is not None:
             with _project(spec) as project:
@@ -122,6 +129,9 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """What promoting SOURCE's live release into TARGET would add, remove or change."""
+    from moai_deploy.trace.live import diff_specs
+    from moai_deploy.trace.render import diff_table
+
     with _user_errors(), _project(spec) as project:
         before, after = _live(project, source), _live(project, target)
     changes = diff_specs(before, after)

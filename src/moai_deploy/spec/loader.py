@@ -19,12 +19,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from moai_deploy import paths
 from moai_deploy.errors import BadInputError, SpecError, SpecProblem
 from moai_deploy.spec import models
 from moai_deploy.spec._base import iter_sections
 from moai_deploy.spec.secrets import check_value
 
-SPEC_FILE_NAME = "moai-deploy.yaml"
+SPEC_FILE_NAME = paths.SPEC_FILE_NAME  # defined in paths so the CLI knows it without models
+
 Loc = tuple[int | str, ...]
 
 
