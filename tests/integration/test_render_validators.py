@@ -3,7 +3,9 @@
 Validators: hadolint (Dockerfile), check-jsonschema's vendored compose-spec,
 github-workflows and gitlab-ci schemas, actionlint (+ shellcheck), kubernetes-validate
 (Kubernetes 1.32, strict), the Argo Rollouts CRD schemas from ../shared, cfn-lint,
-python-hcl2, and required-field checks for ARM, the ECS task definition and Knative.
+python-hcl2, required-field checks for ARM, the ECS task definition and Knative, promtool
+(rules and the PrometheusRule's groups), and tsc against the published Grafana dashboard
+and Prometheus Operator types (npm, pinned; see render/_node.py).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def test_every_target_of_every_environment_validates(tmp_path: Path, schemas: Pa
         "aci",
         "github-actions",
         "gitlab-ci",
+        "prometheus-rules",
+        "prometheus-rule",
+        "grafana-dashboard",
     }
     failing = {path: found for path, found in problems.items() if found}
     assert failing == {}
@@ -80,6 +85,24 @@ BROKEN = {
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $X\n"
     ),
     "gitlab-ci/.gitlab-ci.yml": "build:\n  script: make\n  when: sometimes\n",
+    "prometheus-rules/rules.yaml": (
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(rate(x[5m]) > \n"
+    ),
+    "prometheus-rule/prometheusrule.yaml": (
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r}\n"
+        "spec: {groups: [{name: g, rules: [{alert: A, expr: up == 0, for: 5 minutes}]}]}\n"
+    ),
+    "prometheus-rule/podmonitor.yaml": (
+        "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: m}\n"
+        "spec: {selector: {}, podMetricsEndpoints: [{port: http, scrapeInterval: 5s}]}\n"
+    ),
+    "grafana-dashboard/dashboard.json": (
+        '{"title": "d", "schemaVersion": 39, "annotations": {"list": []}, "panels": '
+        '[{"type": "timeseries", "title": "p", "targets": [{"refId": "A", "expr": "up"}], '
+        '"options": {"legend": {"displayMode": "lists", "placement": "bottom", '
+        '"showLegend": true, "calcs": []}, "tooltip": {"mode": "multi", "sort": "none"}}, '
+        '"fieldConfig": {"defaults": {"custom": {}}, "overrides": []}}]}\n'
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 """Deployment artifacts rendered from the spec: Docker, compose, Kubernetes, Argo Rollouts,
-ECS, Cloud Run, ACI, GitHub Actions and GitLab CI.
+ECS, Cloud Run, ACI, GitHub Actions, GitLab CI, and monitoring (Prometheus rules, a
+PrometheusRule with its PodMonitor, a Grafana dashboard).
 
 `render(spec, environment, version)` is a pure function: the same spec, environment and
 version always give the same files, byte for byte.
@@ -10,7 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from moai_deploy.errors import BadInputError
-from moai_deploy.render import aci, argo, cloudrun, compose, docker, ecs, github, gitlab, kubernetes
+from moai_deploy.render import (
+    aci,
+    argo,
+    cloudrun,
+    compose,
+    docker,
+    ecs,
+    github,
+    gitlab,
+    grafana,
+    kubernetes,
+    prometheus,
+)
 from moai_deploy.render.context import RenderContext, build_context
 from moai_deploy.spec import models
 
@@ -25,6 +38,9 @@ TARGETS: dict[str, Renderer] = {
     "aci": aci.render,
     "github-actions": github.render,
     "gitlab-ci": gitlab.render,
+    "prometheus-rules": prometheus.render_rules,
+    "prometheus-rule": prometheus.render_operator,
+    "grafana-dashboard": grafana.render,
 }
 
 __all__ = ["TARGETS", "RenderContext", "build_context", "render", "select_targets"]

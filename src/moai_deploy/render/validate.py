@@ -1,5 +1,7 @@
 """Validate rendered files with the real validators (dev tools: hadolint, actionlint,
-check-jsonschema, kubernetes-validate, cfn-lint) plus the in-process checks.
+check-jsonschema, kubernetes-validate, cfn-lint; promtool from Debian's prometheus; the
+published Grafana and Prometheus Operator types through tsc, see `_node.py`) plus the
+in-process checks.
 
 Each validator runs once per batch of files (cfn-lint and kubernetes-validate start slowly);
 findings are attributed to files by the path each output line names.
@@ -10,11 +12,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import yaml
+
 from moai_deploy.errors import BadInputError
-from moai_deploy.render import _checks
+from moai_deploy.render import _checks, _node
 
 KUBERNETES_VERSION = "1.32.0"
 Problems = _checks.Problems
@@ -94,6 +99,35 @@ def cfn_lint(paths: list[Path]) -> Problems:
     return _run([tool("cfn-lint"), "--format", "parseable", "--"], paths)
 
 
+def promtool(paths: list[Path]) -> Problems:
+    """Prometheus rule files: `promtool check rules` (syntax, PromQL, templates)."""
+    problems: Problems = {}
+    for path in paths:
+        done = subprocess.run(
+            [tool("promtool"), "check", "rules", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TOOL_TIMEOUT,
+        )
+        lines = [ln.strip() for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+        problems[str(path)] = [] if done.returncode == 0 else lines or [f"exit {done.returncode}"]
+    return problems
+
+
+def operator_rules(paths: list[Path]) -> Problems:
+    """The rule groups inside PrometheusRule objects, through promtool."""
+    problems: Problems = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, path in enumerate(paths):
+            doc = yaml.safe_load(path.read_text())
+            groups = doc.get("spec", {}).get("groups") if isinstance(doc, dict) else None
+            rules = Path(tmp) / f"rules-{index}.yaml"
+            rules.write_text(yaml.safe_dump({"groups": groups or []}))
+            problems[str(path)] = promtool([rules])[str(rules)]
+    return problems
+
+
 def _kind_of(path: Path) -> str:
     try:
         head = path.read_text()
@@ -139,7 +173,15 @@ def validate_trees(roots: list[Path], schemas_dir: Path) -> Problems:
     problems.update(_checks.check_arm(under("aci", (".json",))))
     problems.update(_merge(schema("github-workflows")(workflows), actionlint(workflows)))
     problems.update(schema("gitlab-ci")(under("gitlab-ci")))
+    problems.update(promtool(under("prometheus-rules")))
+    operator = under("prometheus-rule")
+    typed = _node.typecheck(operator + under("grafana-dashboard", (".json",)))
+    problems.update(_merge(typed, operator_rules([p for p in operator if _is_rule(p)])))
     return problems
+
+
+def _is_rule(path: Path) -> bool:
+    return "\nkind: PrometheusRule\n" in f"\n{path.read_text()}"
 
 
 def _merge(first: Problems, second: Problems) -> Problems:

@@ -20,6 +20,7 @@ from moai_deploy.spec._types import (
     UrlPath,
 )
 from moai_deploy.spec.gates import GatesSpec
+from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
 from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
@@ -111,6 +112,9 @@ class EnvironmentOverlay(Section):
     targets: EnvironmentTargets | None = Field(
         default=None, description="Per-environment overrides for rendered artifacts."
     )
+    monitoring: MonitoringSpec | None = Field(
+        default=None, description="Per-environment overrides of `monitoring` (any key)."
+    )
 
 
 class ReleasesSpec(Section):
@@ -151,6 +155,10 @@ class Spec(Section):
     targets: TargetsSpec = Field(
         default_factory=TargetsSpec, description="Settings for rendered deployment artifacts."
     )
+    monitoring: MonitoringSpec = Field(
+        default_factory=MonitoringSpec,
+        description="Alerts, dashboard, local monitoring stack and post-deploy watch.",
+    )
     secrets_file: str = Field(
         default=".secrets.env",
         description="KEY=value file (kept out of git) that ${secret:NAME} references read from, "
@@ -169,6 +177,11 @@ class Spec(Section):
                 "choose another name"
             )
         return value
+
+    def monitoring_of(self, environment: str) -> MonitoringSpec:
+        """`monitoring` with `defaults.monitoring` and the environment's overrides applied."""
+        overlay = self.environments[environment].monitoring
+        return merged_monitoring(self.monitoring, self.defaults.monitoring, overlay)
 
     def port_of(self, environment: str) -> int:
         overlay = self.environments[environment]

@@ -24,6 +24,9 @@ TargetName = Literal[
     "aci",
     "github-actions",
     "gitlab-ci",
+    "prometheus-rules",
+    "prometheus-rule",
+    "grafana-dashboard",
 ]
 ALL_TARGETS: tuple[TargetName, ...] = get_args(TargetName)
 CpuQuantity = Annotated[str, Field(pattern=r"^(\d+m|\d+(\.\d{1,3})?)$")]
