@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from moai_deploy.ledger.events import EventLog
 from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
@@ -60,6 +61,22 @@ def test_healthy_canary_walks_every_step_under_load_without_a_failed_request(
     served = {v for _, counts in report.versions_timeline() for v in counts}
     assert {"1.0.0", "2.0.0"} <= served
     assert httpx.get(_url(project), timeout=5).json()["version"] == "2.0.0"
+    _assert_events_in_order(project, release.id)
+
+
+def _assert_events_in_order(project: Project, release_id: int) -> None:
+    """The whole release, in order, from the ledger's event log (what the live view reads)."""
+    events = EventLog(project.ledger).since(0, release=release_id)
+    assert [e.id for e in events] == sorted({e.id for e in events})
+    kinds = [e.kind for e in events]
+    transitions = [e.data["to"] for e in events if e.kind == "transition"]
+    assert transitions == ["pending", "in_progress", "succeeded"]
+    steps = [e.data["step"] for e in events if e.kind == "step_finished"]
+    assert steps[:4] == ["build", "start", "wait_ready", "smoke"] and steps[-1] == "scale_down"
+    weights = [e.data["weights"].get("hello-demo-green") for e in events if e.kind == "weights"]
+    assert weights == [25, 50, 100, 100]
+    assert kinds.index("transition", 2) < len(kinds) - 1  # succeeded, then the scale-down
+    assert all(e.environment == ENV and e.service == "hello" for e in events)
 
 
 def test_rolling_update_replaces_instances_in_batches_with_zero_failures(project_dir: Path) -> None:

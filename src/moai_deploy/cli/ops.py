@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.command()(resume)
     app.command()(retry)
     app.command(name="audit")(audit_log)
+    app.command(name="events")(event_log)
     app.add_typer(lock_app, name="lock")
 
 
@@ -121,6 +122,32 @@ def audit_log(
             print_json([e.to_dict() for e in events])
         else:
             console.print(output.audit_table(events))
+
+
+def event_log(
+    environment: Annotated[
+        str | None, typer.Argument(help="One environment (default: all).")
+    ] = None,
+    release: Annotated[int | None, typer.Option(help="Only this release's events.")] = None,
+    after: Annotated[int, typer.Option(min=0, help="Only events after this id.")] = 0,
+    limit: Annotated[int, typer.Option(min=1)] = 500,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """The rollout event log, oldest first: transitions, steps, weights, measurements, controls."""
+    from moai_deploy.ledger.events import EventLog
+
+    with open_project(spec) as project:
+        if environment:
+            project.environment(environment)
+        found = EventLog(project.ledger).since(
+            after, release=release, service=project.service, environment=environment, limit=limit
+        )
+        if as_json:
+            print_json([e.to_dict() for e in found])
+            return
+        for e in found:
+            console.print(output.event_line(e), highlight=False, markup=False)
 
 
 @lock_app.command("status")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
+    from moai_deploy.ledger.events import EventRecord
     from moai_deploy.ledger.records import AuditRecord, ReleaseRecord
     from moai_deploy.pipeline.status import EnvironmentStatus
 
@@ -130,3 +131,18 @@ def audit_table(events: list[AuditRecord]) -> Table:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()))
         table.add_row(_time(e.at), e.actor, e.action, e.target, e.outcome, detail[:80])
     return table
+
+
+def event_line(event: EventRecord) -> str:
+    """One event as a line: id, time, release, kind, actor and its fields."""
+    fields = " ".join(f"{k}={_short(v)}" for k, v in sorted(event.data.items()) if v is not None)
+    release = f"#{event.release_id}" if event.release_id is not None else "-"
+    actor = f" by {event.actor}" if event.actor else ""
+    return f"{event.id:>6} {_time(event.at)} {release:>5} {event.kind}{actor}: {fields}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -11,6 +11,8 @@ import time
 
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.ledger import locks
+from moai_deploy.ledger.controls import ControlLog
+from moai_deploy.ledger.journal_models import ControlKind
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline import operations
@@ -19,7 +21,6 @@ from moai_deploy.pipeline.preflight import audit
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.lock import actor
 from moai_deploy.rollout.reporter import NullReporter, Reporter
-from moai_deploy.rollout.state import Control
 
 _DEPLOYER_GRACE = 15.0  # how long a live deployer gets to act on a request
 
@@ -29,8 +30,11 @@ def _deployer_alive(project: Project, environment: str) -> bool:
     return held is not None and held.pid is not None and held.holder_alive() is not False
 
 
-def _request(project: Project, release: ReleaseRecord, control: Control) -> None:
-    project.ledger.update_meta(release.id, control.to_meta())
+def _request(
+    project: Project, release: ReleaseRecord, kind: ControlKind, reason: str | None = None
+) -> None:
+    """Append to the release's control log: never overwrites another request."""
+    ControlLog(project.ledger).request(release.id, kind, actor(), reason)
 
 
 def abort(project: Project, environment: str, reporter: Reporter | None = None) -> ReleaseRecord:
@@ -38,7 +42,7 @@ def abort(project: Project, environment: str, reporter: Reporter | None = None) 
     reporter = reporter or NullReporter()
     project.environment(environment)
     release = active_release(project, environment)
-    _request(project, release, Control(abort=True, by=actor()))
+    _request(project, release, ControlKind.ABORT)
     audit(project, environment, "abort", "requested", release=release.id)
     if _deployer_alive(project, environment):
         done = _wait_finished(project, release.id, _DEPLOYER_GRACE)
@@ -70,7 +74,7 @@ def promote(
     project.environment(environment)
     release = active_release(project, environment)
     how = "full" if full else "step"
-    _request(project, release, Control(promote=how, by=actor()))
+    _request(project, release, ControlKind.PROMOTE_FULL if full else ControlKind.PROMOTE)
     audit(project, environment, "promote", "requested", release=release.id, how=how)
     if _deployer_alive(project, environment):
         return project.ledger.get_release(release.id)
@@ -82,6 +86,7 @@ def set_paused(project: Project, environment: str, paused: bool) -> ReleaseRecor
     """Hold the rollout at its next step boundary, or let it go on."""
     project.environment(environment)
     release = active_release(project, environment)
-    _request(project, release, Control(paused=paused, by=actor(), reason="paused by request"))
+    kind = ControlKind.PAUSE if paused else ControlKind.RESUME
+    _request(project, release, kind, f"paused by {actor()}" if paused else None)
     audit(project, environment, "pause" if paused else "resume", "requested", release=release.id)
     return project.ledger.get_release(release.id)

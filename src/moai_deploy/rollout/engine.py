@@ -9,54 +9,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from moai_deploy.errors import MoaiError, ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout import failpoints
 from moai_deploy.rollout.actions import ProgressDeadlineError, RolloutRun
 from moai_deploy.rollout.context import RolloutContext
+from moai_deploy.rollout.controls import AbortRequested, Controls
 from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
+from moai_deploy.rollout.journal import JournalReporter
 from moai_deploy.rollout.plan import Step
-from moai_deploy.rollout.state import Control
 from moai_deploy.rollout.step_actions import AnalysisFailedError, StepActions
 from moai_deploy.spec.strategies import RollingStrategy
 from moai_deploy.traffic.base import TrafficError
 
-_CONTROL_EVERY = 0.2  # seconds between reads of the control requests
 _TICK = 0.05
-
-
-class AbortRequested(Exception):
-    """Stop the rollout and return traffic to stable."""
-
-    def __init__(self, reason: str, status: str = "aborted") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 class RolloutEngine(StepActions):
     """Executes one release's plan; `run` returns the finished release or raises."""
 
     def __init__(self, ctx: RolloutContext, run: RolloutRun, analysis: AnalysisGateway) -> None:
-        super().__init__(ctx, run, analysis)
-        self._control_read_at = 0.0
-        self._control = Control()
-        self._full_promote = False
+        journal = JournalReporter(ctx.ledger, run.release.id, ctx.reporter, run.request.actor)
+        super().__init__(replace(ctx, reporter=journal), run, analysis)
+        self.controls = Controls(ctx.ledger, run.release.id, run.state, journal, self.save)
 
     def skipping(self) -> bool:
-        return self._full_promote
+        return self.controls.skipping
 
     def consume_promote(self) -> str | None:
-        wanted = self.control().promote
-        if wanted is None:
-            return None
-        cleared = Control(paused=False, by=self.control().by)
-        self.ctx.ledger.update_meta(self.release.id, cleared.to_meta())
-        self._control = cleared
-        self._full_promote = self._full_promote or wanted == "full"
-        self.ctx.reporter.event("promoted", how=wanted, by=self.control().by)
-        return wanted
+        return self.controls.take_promote()
 
     def run(self) -> ReleaseRecord:
         """Run the remaining steps; on failure or abort, traffic goes back to stable."""
@@ -116,26 +99,18 @@ class RolloutEngine(StepActions):
 
     # -- control: abort, pause, promote requests from other commands -----------------
 
-    def control(self) -> Control:
-        now = time.monotonic()
-        if now - self._control_read_at >= _CONTROL_EVERY:
-            self._control = Control.from_meta(self.ledger_release().meta)
-            self._control_read_at = now
-        return self._control
-
     def _checkpoint(self) -> None:
         """Honour abort and pause requests between steps."""
         self.tick()
-        while self.control().paused:
-            self.state.paused_reason = self.control().reason or "paused by request"
-            self.ctx.reporter.event("paused", reason=self.state.paused_reason)
-            self.wait_until(lambda: not self.control().paused, None)
-        self.state.paused_reason = None
+        reason = self.controls.paused
+        if reason is not None:
+            command = f"moai-deploy resume {self.ctx.environment}"
+            self.ctx.reporter.event("paused", reason=reason, command=command)
+            self.wait_until(lambda: self.controls.paused is None, None)
 
     def tick(self) -> None:
         """Raise AbortRequested when asked to abort or when background analysis failed."""
-        if self.control().abort:
-            raise AbortRequested(f"aborted by {self.control().by or 'request'}")
+        self.controls.check_abort()
         verdict = self.background_verdict()
         if verdict == FAILED:
             raise AbortRequested("background analysis failed")
@@ -153,11 +128,10 @@ class RolloutEngine(StepActions):
         return True
 
     def request_pause(self, reason: str) -> None:
-        if not self.control().paused:
-            paused = Control(paused=True, by="moai-deploy", reason=reason)
-            self.ctx.ledger.update_meta(self.release.id, paused.to_meta())
-            self._control_read_at = 0.0
-            self.ctx.reporter.event("paused", reason=reason)
+        if self.controls.paused is None:
+            self.controls.pause_self(reason)
+            command = f"moai-deploy promote {self.ctx.environment}"
+            self.ctx.reporter.event("paused", reason=reason, command=command)
 
     # -- undo -----------------------------------------------------------------------
 

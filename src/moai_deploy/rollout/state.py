@@ -1,5 +1,6 @@
-"""The rollout's persisted state (release.meta["rollout"]) and its control requests
-(release.meta["control"]), written before every transition so a crash can be resumed."""
+"""The rollout's persisted state (release.meta["rollout"]), written before every transition
+so a crash can be resumed. Control requests live in the ledger's control log; what they
+add up to (paused, promoted, aborted) is kept here once the engine has taken them."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ class RolloutState:
     routed_old: list[str] = field(default_factory=list)  # rolling: old instances routed
     rolling: bool = False
     pause_started: float | None = None  # wall clock, so a resumed pause keeps its end
-    paused_reason: str | None = None
+    paused_reason: str | None = None  # paused by a request or by the engine itself
+    promote: str | None = None  # a promote taken from the log, not yet used: "step"/"full"
+    full_promote: bool = False  # `promote --full`: skip every remaining step
+    aborted_by: str | None = None  # an abort taken from the log
     done: bool = False  # every step ran (a live release can still owe its scale-down)
 
     def to_meta(self) -> dict[str, Any]:
@@ -38,25 +42,6 @@ class RolloutState:
         if not isinstance(data, dict):
             raise ValueError("release has no rollout state")
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class Control:
-    """What other commands asked of a running rollout."""
-
-    abort: bool = False
-    promote: str | None = None  # "step" (skip the current pause) or "full"
-    paused: bool = False
-    by: str | None = None
-    reason: str | None = None
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> Control:
-        data = meta.get("control") or {}
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-    def to_meta(self) -> dict[str, Any]:
-        return {"control": asdict(self)}
 
 
 def plan_digest(steps: list[Step]) -> str:
