@@ -24,15 +24,13 @@ from typing import Any
 
 from _scratch import ENVIRONMENT, edit_environment, reopen, url_of
 
-from moai_deploy.build.pyenv import ensure_env
 from moai_deploy.cli.demo import find_example, prepare_workspace
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
-from moai_deploy.paths import default_cache_dir
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.health import wait_ready
-from moai_deploy.rollout.instances import GroupPlan, build_instances
+from moai_deploy.runtime.base import Artifact, ReleaseSource, WorkloadEnv, WorkloadSpec
 
 STEADY = 2.0  # seconds of load before and after each release
 STRATEGIES: dict[str, dict[str, Any]] = {
@@ -87,27 +85,23 @@ def measure(url: str, concurrency: int, release: Callable[[], None]) -> Round:
 
 def naive_restart(project: Project, version: str) -> None:
     """The baseline: stop every instance, start the new ones on the same ports."""
-    old = project.runtime.list(project.service, ENVIRONMENT)
+    runtime = project.runtime_for(ENVIRONMENT)
+    old = runtime.list(project.service, ENVIRONMENT)
     live = project.ledger.live_release(project.service, ENVIRONMENT)
     assert live is not None and live.artifact
-    snapshot = Path(live.artifact)
-    plan = GroupPlan(
-        service=project.loaded.spec.service,
-        environment=ENVIRONMENT,
-        version=version,
-        group=old[0].group,
-        workdir=snapshot,
-        env=project.environment(ENVIRONMENT).env,
-        python_env=ensure_env(snapshot, default_cache_dir()),
-        log_dir=project.layout.logs,
-    )
-    project.runtime.stop([i.name for i in old])
-    specs = build_instances(plan, sorted(i.port for i in old))
-    project.runtime.start(specs)
+    source = ReleaseSource(project.service, version, Path(live.artifact))
+    artifact = runtime.prepare(source, Artifact.from_meta(live.meta.get("artifact", {})))
+    env = WorkloadEnv(plain=project.environment(ENVIRONMENT).env)
+    specs = [
+        WorkloadSpec(i.name, i.service, ENVIRONMENT, version, i.group, artifact, env, port=i.port)
+        for i in old
+    ]
+    runtime.stop([i.name for i in old])
+    runtime.start(specs)
     names = {s.name for s in specs}
 
     def current() -> list[Any]:
-        return [i for i in project.runtime.list(project.service, ENVIRONMENT) if i.name in names]
+        return [i for i in runtime.list(project.service, ENVIRONMENT) if i.name in names]
 
     assert not wait_ready(current, project.loaded.spec.service.ready_path, timeout=60)
 

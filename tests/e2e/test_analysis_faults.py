@@ -132,7 +132,7 @@ def test_never_ready_is_aborted_at_the_progress_deadline(project_dir: Path) -> N
     assert release.status == "aborted"
     project = reopen(project_dir)
     try:
-        assert {i.version for i in project.runtime.list(project.service, ENV)} == {"v1"}
+        assert {i.version for i in project.runtime_for(ENV).list(project.service, ENV)} == {"v1"}
     finally:
         project.close()
     assert report.failed == 0  # the never-ready version never got a request

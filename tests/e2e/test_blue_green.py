@@ -59,7 +59,7 @@ def test_first_deploy_serves_through_traefik_and_is_recorded(project: Project) -
 def test_never_ready_release_fails_and_leaves_traffic_untouched(project_dir: Path) -> None:
     project = reopen(project_dir)
     v1 = operations.deploy(project, ENV, "v1")
-    v1_pids = {i.pid for i in project.runtime.list(project.service, ENV)}
+    v1_pids = {i.pid for i in project.runtime_for(ENV).list(project.service, ENV)}
     edit_spec(project_dir, ENV, env={"HELLO_NEVER_READY": "1"}, health_check_timeout="8s")
     project = reopen(project_dir)
 
@@ -69,7 +69,7 @@ def test_never_ready_release_fails_and_leaves_traffic_untouched(project_dir: Pat
     failed = project.ledger.list_releases(project.service, ENV)[0]
     assert failed.version == "v2" and failed.status == "failed"
     assert project.ledger.live_release(project.service, ENV).id == v1.id  # type: ignore[union-attr]
-    remaining = project.runtime.list(project.service, ENV)
+    remaining = project.runtime_for(ENV).list(project.service, ENV)
     assert {i.pid for i in remaining} == v1_pids  # no orphan of v2 left
     assert all(i.version == "v1" for i in remaining)
     assert _served_version(project) == "1.0.0"
@@ -83,7 +83,7 @@ def test_rollback_serves_the_previous_code(project_dir: Path) -> None:
     make_v2(project_dir)
     v2 = operations.deploy(project, ENV, "v2")
     assert _served_version(project) == "2.0.0"
-    green_pids = [i.pid for i in project.runtime.list(project.service, ENV)]
+    green_pids = [i.pid for i in project.runtime_for(ENV).list(project.service, ENV)]
 
     back = operations.rollback(project, ENV)
 

@@ -135,7 +135,7 @@ def test_sigkill_then_resume_or_abort(
             assert _served(project_dir) == "1.0.0"
             expected = {"v1"}
         assert ledger.in_progress("hello", ENV) == []
-        assert {i.version for i in project.runtime.list("hello", ENV)} == expected
+        assert {i.version for i in project.runtime_for(ENV).list("hello", ENV)} == expected
         audit = [a.action for a in ledger.list_audit("hello", ENV)]
         assert "lock_takeover" in audit  # the dead deployer's lock was taken over, audited
     finally:
@@ -176,13 +176,13 @@ def test_aborting_a_rolling_update_restores_the_old_instances_it_drained(
     assert deployer.wait(timeout=180) == -signal.SIGKILL, deployer.communicate()
     project = reopen(project_dir)
     try:
-        before = project.runtime.list("hello", ENV)
+        before = project.runtime_for(ENV).list("hello", ENV)
         assert sorted(i.version for i in before) == ["v1", "v1", "v2"]
 
         aborted = control.abort(project, ENV)
 
         assert aborted.status == "aborted"
-        after = project.runtime.list("hello", ENV)
+        after = project.runtime_for(ENV).list("hello", ENV)
         assert sorted(i.version for i in after) == ["v1", "v1", "v1"]  # capacity is back
         routing = project.router.current(project.route(ENV))
         assert routing is not None and len(routing.backends[0].urls) == 3

@@ -48,7 +48,7 @@ def test_failing_required_gate_refuses_then_force_is_audited(project_dir: Path) 
         message = str(refused.value)
         assert "ruff: failed" in message and "app/sloppy.py:1" in message and "F401" in message
         assert project.ledger.list_releases(project.service, ENV) == []  # nothing shipped
-        assert project.runtime.list(project.service, ENV) == []
+        assert project.runtime_for(ENV).list(project.service, ENV) == []
 
         release = operations.deploy(
             project, ENV, "v1", options=DeployOptions(force_reason="hotfix, lint later")

@@ -98,7 +98,7 @@ def test_rolling_update_replaces_instances_in_batches_with_zero_failures(project
     assert release.status == "succeeded"
     batches = [s for s in project.ledger.steps(release.id) if s.kind == "rolling_batch"]
     assert len(batches) == 2 and all(s.outcome == "succeeded" for s in batches)
-    instances = project.runtime.list(project.service, ENV)
+    instances = project.runtime_for(ENV).list(project.service, ENV)
     assert sorted(i.version for i in instances) == ["v2", "v2", "v2"]
     assert report.failed == 0, report.to_dict()
 

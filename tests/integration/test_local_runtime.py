@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from moai_deploy.errors import BadInputError
-from moai_deploy.runtime.base import InstanceSpec, InstanceState, InstanceStatus, free_port
+from moai_deploy.runtime.base import InstanceState, InstanceStatus, free_port
 from moai_deploy.runtime.local import SupervisorRuntime
 from moai_deploy.runtime.local.daemon import pid_alive, wait_until
+from moai_deploy.runtime.local.process import InstanceSpec
 
 SERVER = """\
 import http.server, json, os, signal, sys, threading

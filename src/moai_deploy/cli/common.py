@@ -64,13 +64,12 @@ def rollout_reporter(project: Project, as_json: bool) -> Iterator[Reporter]:
     if as_json or not output.console.is_terminal:
         yield reporter_for(as_json)
         return
-    from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
     from moai_deploy.cli.live import LiveReporter, TrafficStats
 
-    provider = TraefikMetricProvider(project.traefik.metrics_url)
+    window_stats = project.traffic_stats()
 
     def stats(backend: str) -> TrafficStats | None:
-        return provider.stats(backend, 5.0)
+        return window_stats(backend, 5.0)
 
     with LiveReporter(stats, output.console) as live:
         yield live

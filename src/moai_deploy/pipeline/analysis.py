@@ -1,7 +1,7 @@
 """The rollout's analysis gateway over `moai_deploy.analysis`, with the right provider.
 
-Traefik metrics by default (scraped from the Traefik this project owns); a metric that
-names a Prometheus server is measured there. Judge samples come from Traefik's access log.
+The router's own metrics by default (the provider `pipeline/project.py` picks); a metric
+that names a Prometheus server is measured there. Judge samples come from the access log.
 """
 
 from __future__ import annotations

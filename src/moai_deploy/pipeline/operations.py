@@ -125,7 +125,7 @@ def resume_engine(
 ) -> RolloutEngine:
     config = project.environment(environment)
     ctx = project.rollout_context(config, project.secrets(), reporter)
-    project.traefik.ensure_running()
+    project.ensure_router()
     return rollout_release.resume(ctx, release, actor(), project.analysis_gateway())
 
 
@@ -138,7 +138,7 @@ def _run_new(
 ) -> ReleaseRecord:
     config = project.environment(environment)
     ctx = project.rollout_context(config, project.secrets(), reporter)
-    project.traefik.ensure_running()
+    project.ensure_router()
     engine = rollout_release.begin(ctx, request, project.analysis_gateway())
     if gates is not None and gates.outcomes:
         record_gate_run(project.ledger, gates, project.service, engine.release.id)
@@ -266,12 +266,14 @@ def down(project: Project, environment: str, options: DeployOptions | None = Non
     """Stop every instance of `environment` and its route; stop daemons left idle."""
     project.environment(environment)  # unknown name is bad input
     with locked(project, environment, LockRequest(actor(), "down"), options or DeployOptions()):
-        instances = project.runtime.list(project.service, environment)
-        if project.traefik.is_running():
+        runtime = project.runtime_for(environment)
+        instances = runtime.list(project.service, environment)
+        if project.router_running():
             project.router.remove(project.route(environment))
-        project.runtime.stop([i.name for i in instances])
-        if not project.runtime.list():
-            project.runtime.shutdown_if_idle()
-            project.traefik.stop()
+        runtime.stop([i.name for i in instances])
+        if not any(driver.list() for driver in project.runtimes()):
+            for driver in project.runtimes():
+                driver.shutdown_if_idle()
+            project.stop_router()
         audit(project, environment, "down", "succeeded", stopped=len(instances))
         return len(instances)

@@ -1,14 +1,16 @@
 """A project: its spec, its state folder and the providers that act on it.
 
-This is the one place that picks implementations (SQLite/PostgreSQL ledger, supervisord
-runtime, Traefik router); everything below it only sees protocols.
+This is the one place that picks implementations (SQLite/PostgreSQL ledger, the runtime
+driver each environment names, the Traefik router); everything else only sees protocols.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moai_deploy.build.snapshot import is_tracked
 from moai_deploy.errors import BadInputError
@@ -18,13 +20,17 @@ from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 from moai_deploy.rollout.routing import preview_entrypoint
-from moai_deploy.runtime.local import SupervisorRuntime
+from moai_deploy.runtime import registry
+from moai_deploy.runtime.base import Runtime
 from moai_deploy.spec.loader import LoadedSpec, load_spec
 from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.traefik.process import TraefikProcess
 from moai_deploy.traffic.traefik.router import TraefikRouter
+
+if TYPE_CHECKING:
+    from moai_deploy.analysis.traefik.scrape import WindowStats
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Project:
 
     loaded: LoadedSpec
     layout: StateLayout
+    _runtimes: dict[str, Runtime] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, spec_path: Path) -> Project:
@@ -61,10 +68,27 @@ class Project:
         self.layout.ensure()
         return Ledger.open(ledger_url(self.layout.ledger_db))
 
-    @cached_property
-    def runtime(self) -> SupervisorRuntime:
-        self.layout.ensure()
-        return SupervisorRuntime(self.layout.supervisor)
+    def runtime_for(self, environment: str) -> Runtime:
+        """The runtime driver the environment names (`runtime:`, default local)."""
+        return self.driver(self.environment(environment).runtime)
+
+    def driver(self, name: str) -> Runtime:
+        """One driver object per project and driver name."""
+        if name not in self._runtimes:
+            self.layout.ensure()
+            settings = registry.RuntimeSettings(
+                spec=self.loaded.spec,
+                project_dir=self.loaded.project_dir,
+                layout=self.layout,
+                cache_dir=default_cache_dir(),
+            )
+            self._runtimes[name] = registry.create(name, settings)
+        return self._runtimes[name]
+
+    def runtimes(self) -> list[Runtime]:
+        """The drivers of every environment of the spec."""
+        names = {self.environment(env).runtime for env in self.loaded.spec.environments}
+        return [self.driver(name) for name in sorted(names)]
 
     @cached_property
     def traefik(self) -> TraefikProcess:
@@ -87,6 +111,22 @@ class Project:
     def router(self) -> TraefikRouter:
         return TraefikRouter(self.traefik)
 
+    def ensure_router(self) -> None:
+        """Start the project's router process if it is not running."""
+        self.traefik.ensure_running()
+
+    def router_running(self) -> bool:
+        return self.traefik.is_running()
+
+    def stop_router(self) -> None:
+        self.traefik.stop()
+
+    def traffic_stats(self) -> Callable[[str, float], WindowStats | None]:
+        """Per-backend request stats over a window, from the router's own metrics."""
+        from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
+
+        return TraefikMetricProvider(self.traefik.metrics_url).stats
+
     def route(self, environment: str) -> str:
         return f"{self.service}-{environment}"
 
@@ -98,11 +138,10 @@ class Project:
             config=config,
             layout=self.layout,
             ledger=self.ledger,
-            runtime=self.runtime,
+            runtime=self.driver(config.runtime),
             router=self.router,
             secrets=secrets,
             reporter=reporter or NullReporter(),
-            cache_dir=default_cache_dir(),
         )
 
     def analysis_gateway(self) -> AnalysisGateway:

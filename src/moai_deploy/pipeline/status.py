@@ -27,7 +27,7 @@ class InstanceView:
             "state": s.state.value,
             "ready": self.ready,
             "detail": s.detail,
-            "log_file": str(s.log_file),
+            "log_file": str(s.log_file) if s.log_file else None,
         }
 
 
@@ -58,7 +58,7 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     ready_path = project.loaded.spec.service.ready_path
     views = [
         InstanceView(i, i.state is InstanceState.RUNNING and is_ready(i.url, ready_path))
-        for i in project.runtime.list(project.service, environment)
+        for i in project.runtime_for(environment).list(project.service, environment)
     ]
     routing = project.router.current(project.route(environment))
     host = project.loaded.spec.traffic.host

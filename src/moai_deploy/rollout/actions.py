@@ -5,20 +5,21 @@ Every action is idempotent: a resumed rollout re-runs the step that was interrup
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from moai_deploy.build.pyenv import PythonEnv, ensure_env, interpreter_env
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout import health
 from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway, AnalysisTarget, BackgroundAnalysis
-from moai_deploy.rollout.instances import GroupPlan, build_instances, instance_name
+from moai_deploy.rollout.instances import instance_name
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.routing import GroupShare, build_routing
 from moai_deploy.rollout.state import RolloutState
-from moai_deploy.runtime.base import InstanceState, InstanceStatus, free_port
+from moai_deploy.rollout.workloads import group_workloads
+from moai_deploy.runtime.base import Artifact, InstanceState, InstanceStatus, ReleaseSource
 from moai_deploy.traffic.base import Routing
 
 
@@ -46,7 +47,7 @@ class RolloutBase:
         self.request = run.request
         self.steps = run.steps
         self.analysis = analysis
-        self.python_env: PythonEnv | None = None
+        self.artifact: Artifact | None = None
         self.background: BackgroundAnalysis | None = None
 
     def ledger_release(self) -> ReleaseRecord:
@@ -155,18 +156,14 @@ class RolloutBase:
         if not missing:
             return
         stable = ctx.ledger.get_release(st.stable_release)
-        snapshot = Path(stable.artifact or "")
-        plan = GroupPlan(
-            service=ctx.loaded.spec.service,
-            environment=ctx.environment,
-            version=stable.version,
-            group=st.stable_group,
-            workdir=snapshot / ctx.loaded.spec.service.workdir,
-            env=ctx.secrets.resolve(ctx.config.env),
-            python_env=self.ensure_python(snapshot),
-            log_dir=ctx.layout.logs,
-        )
-        specs = [spec for i in missing for spec in build_instances(plan, [free_port()], i)]
+        artifact = self.artifact_of(stable.version, stable.meta, Path(stable.artifact or ""))
+        specs = [
+            spec
+            for i in missing
+            for spec in group_workloads(
+                ctx, artifact, stable.version, st.stable_group, range(i, i + 1)
+            )
+        ]
         ctx.runtime.start(specs)
         names = {s.name for s in specs}
         failures = health.wait_ready(
@@ -186,11 +183,21 @@ class RolloutBase:
 
     # -- starting and checking instances -------------------------------------------------
 
-    def ensure_python(self, snapshot: Path) -> PythonEnv:
-        python = self.ctx.loaded.spec.service.python
-        if python is not None:
-            return interpreter_env(python)
-        return ensure_env(snapshot, self.ctx.cache_dir)
+    def artifact_of(self, version: str, meta: Mapping[str, object], snapshot: Path) -> Artifact:
+        """A release's recorded artifact when the runtime still has it, else prepared anew."""
+        recorded = meta.get("artifact")
+        known = Artifact.from_meta(recorded) if isinstance(recorded, dict) else None
+        source = ReleaseSource(self.ctx.service, version, snapshot)
+        return self.ctx.runtime.prepare(source, known)
+
+    def ensure_artifact(self) -> Artifact:
+        """This release's artifact: built by its build step (or again after a resume)."""
+        if self.artifact is None:
+            meta = dict(self.ledger_release().meta)
+            if "artifact" not in meta and self.request.artifact is not None:
+                meta["artifact"] = self.request.artifact.to_meta()
+            self.artifact = self.artifact_of(self.request.version, meta, self.request.snapshot)
+        return self.artifact
 
     def start_group(self, count: int, first_index: int = 0) -> list[str]:
         """Start `count` new-version instances numbered from `first_index`; reuse running ones."""
@@ -208,19 +215,14 @@ class RolloutBase:
         ):
             return names
         ctx.runtime.stop([n for n in names if n in running])
-        plan = GroupPlan(
-            service=ctx.loaded.spec.service,
-            environment=ctx.environment,
-            version=self.request.version,
-            group=st.new_group,
-            workdir=self.request.snapshot / ctx.loaded.spec.service.workdir,
-            env=ctx.secrets.resolve(ctx.config.env),
-            python_env=self.python_env or self.ensure_python(self.request.snapshot),
-            log_dir=ctx.layout.logs,
+        workloads = group_workloads(
+            ctx,
+            self.ensure_artifact(),
+            self.request.version,
+            st.new_group,
+            range(first_index, first_index + count),
         )
-        ctx.layout.logs.mkdir(parents=True, exist_ok=True)
-        specs = build_instances(plan, [free_port() for _ in names], first_index)
-        ctx.runtime.start(specs)
+        ctx.runtime.start(workloads)
         return names
 
     def await_ready(self, names: list[str]) -> None:
@@ -244,11 +246,13 @@ class RolloutBase:
         self, failures: list[health.HealthFailure], instances: list[InstanceStatus]
     ) -> str:
         lines = [f"{f.instance}: {f.reason}" for f in failures]
-        logs = {i.name: i.log_file for i in instances}
-        log = logs.get(failures[0].instance) if failures else None
-        if log is not None and log.is_file():
-            tail = log.read_text(errors="replace").splitlines()[-10:]
-            lines += [f"  last lines of {log}:", *(f"  | {t}" for t in tail)]
+        if failures:
+            name = failures[0].instance
+            tail = self.ctx.runtime.logs(name, 10).splitlines()
+            known = {i.name: i.log_file for i in instances}
+            where = known.get(name) or f"`moai-deploy logs` of {name}"
+            if tail:
+                lines += [f"  last lines of {where}:", *(f"  | {t}" for t in tail)]
         return self.redact("\n".join(lines))
 
     def smoke_names(self, names: list[str]) -> str:

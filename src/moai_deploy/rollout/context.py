@@ -8,7 +8,7 @@ from pathlib import Path
 from moai_deploy.ledger.store import Ledger
 from moai_deploy.paths import StateLayout
 from moai_deploy.rollout.reporter import Reporter
-from moai_deploy.runtime.base import Runtime
+from moai_deploy.runtime.base import Artifact, Runtime
 from moai_deploy.spec.loader import LoadedSpec
 from moai_deploy.spec.resolve import EnvironmentConfig
 from moai_deploy.spec.secrets import SecretResolver
@@ -27,7 +27,6 @@ class RolloutContext:
     router: TrafficRouter
     secrets: SecretResolver
     reporter: Reporter
-    cache_dir: Path
 
     @property
     def service(self) -> str:
@@ -56,3 +55,4 @@ class ReleaseRequest:
     rollback_of: int | None = None
     action: str = "deploy"
     skip_analysis: bool = False  # a rollback inside the rollback window
+    artifact: Artifact | None = None  # the one recorded for this code (rollback, retry)

@@ -64,7 +64,7 @@ def plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
 
 def _start(replicas: int) -> list[Step]:
     return [
-        Step("build", "prepare the release's Python environment"),
+        Step("build", "prepare the release's artifact"),
         Step("start", f"start {replicas} instance(s) of the new version"),
         Step("wait_ready", "wait until every new instance is ready"),
         Step("smoke", "smoke-test the new instances directly"),
@@ -137,7 +137,7 @@ def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
 
 
 def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
-    steps = [Step("build", "prepare the release's Python environment")]
+    steps = [Step("build", "prepare the release's artifact")]
     surge, unavailable = strategy.max_surge, strategy.max_unavailable
     started = drained = 0
     batches = math.ceil(situation.replicas / max(1, surge + unavailable))

@@ -39,11 +39,11 @@ class StepActions(RolloutBase):
     # -- steps -----------------------------------------------------------------------
 
     def build(self, step: Step) -> str:
-        self.python_env = self.ensure_python(self.request.snapshot)
-        if self.ctx.loaded.spec.service.python is not None:
-            return f"using interpreter {self.python_env.python}"
-        how = "reused" if self.python_env.reused else "built"
-        return f"{how} environment {self.python_env.python.parent.parent.name}"
+        recorded = self.request.artifact
+        meta = {"artifact": recorded.to_meta()} if recorded is not None else {}
+        self.artifact = self.artifact_of(self.request.version, meta, self.request.snapshot)
+        self.ctx.ledger.update_meta(self.release.id, {"artifact": self.artifact.to_meta()})
+        return self.artifact.summary
 
     def start(self, step: Step) -> str:
         names = self.start_group(self.ctx.config.replicas)

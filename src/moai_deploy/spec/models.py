@@ -30,6 +30,9 @@ FALLBACK_HEALTH_TIMEOUT = 300.0
 FIRST_DEFAULT_PORT = 8080
 # Traefik's own entrypoints (API and metrics) use these names.
 RESERVED_ENVIRONMENT_NAMES = frozenset({"traefik", "metrics"})
+# Where a release runs; one driver per name under runtime/ (see runtime/registry.py).
+RuntimeName = Literal["local", "docker"]
+DEFAULT_RUNTIME: RuntimeName = "local"
 
 
 class ServiceSpec(Section):
@@ -91,6 +94,11 @@ class ServiceSpec(Section):
 class EnvironmentOverlay(Section):
     """Settings of one environment; anything unset comes from `defaults`."""
 
+    runtime: RuntimeName | None = Field(
+        default=None,
+        description="Where releases run: local (processes under supervisord, the default) "
+        "or docker (images built from the rendered Dockerfile, run as containers).",
+    )
     replicas: Annotated[int, Field(ge=1, le=64)] | None = Field(
         default=None, description="Instances to run."
     )

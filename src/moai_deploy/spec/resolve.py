@@ -23,6 +23,7 @@ class EnvironmentConfig:
     env: dict[str, str]
     strategy: AnyStrategy
     health_check_timeout: float
+    runtime: models.RuntimeName = models.DEFAULT_RUNTIME
 
     def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
         env = {
@@ -35,6 +36,7 @@ class EnvironmentConfig:
             "env": dict(sorted(env.items())),
             "strategy": self.strategy.model_dump(mode="json"),
             "health_check_timeout": self.health_check_timeout,
+            "runtime": self.runtime,
         }
 
 
@@ -58,6 +60,7 @@ def resolve_environment(spec: models.Spec, name: str) -> EnvironmentConfig:
         env={**(defaults.env or {}), **(overlay.env or {})},
         strategy=_merge_strategy(defaults.strategy, overlay.strategy),
         health_check_timeout=timeout,
+        runtime=_first(overlay.runtime, defaults.runtime) or models.DEFAULT_RUNTIME,
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from moai_deploy.errors import BadInputError
-from moai_deploy.runtime.base import InstanceSpec
+from moai_deploy.runtime.local.process import InstanceSpec
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "_-./:,=+@")

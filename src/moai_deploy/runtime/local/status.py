@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moai_deploy.runtime.base import InstanceSpec, InstanceState, InstanceStatus
+from moai_deploy.runtime.base import InstanceState, InstanceStatus
+from moai_deploy.runtime.local.process import InstanceSpec
 
 _STATES = {
     "STARTING": InstanceState.STARTING,
@@ -141,6 +142,7 @@ def to_status(
         environment=str(meta.get("environment", "")),
         version=str(meta.get("version", "")),
         group=str(meta.get("group", "")),
+        url=f"http://127.0.0.1:{int(meta.get('port', 0))}",
         port=int(meta.get("port", 0)),
         pid=pid,
         state=state,

@@ -13,9 +13,10 @@ from supervisor.xmlrpc import Faults
 
 import moai_deploy.runtime.local.launch as launch_module
 from moai_deploy.errors import BadInputError
-from moai_deploy.runtime.base import InstanceSpec, InstanceStatus
+from moai_deploy.runtime.base import InstanceStatus
 from moai_deploy.runtime.local.conf import program_conf
 from moai_deploy.runtime.local.daemon import SupervisorDaemon, SupervisorError, wait_until
+from moai_deploy.runtime.local.process import InstanceSpec
 from moai_deploy.runtime.local.status import STOPPED_STATES, InstanceFiles, spec_data, to_status
 
 # supervisord sends SIGKILL after stopwaitsecs; this is how much longer we wait for the exit.
