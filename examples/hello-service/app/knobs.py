@@ -4,7 +4,7 @@ Every knob defaults to "behave well". A malformed value is an error at startup, 
 a silent default: a misconfigured canary must fail its start, not pass its checks.
 """
 
-# @CODE:HELLO-001
+# Part of HELLO-001's code; its TAG is in app/main.py (MoAI-ADK: each TAG once).
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Prometheus metrics for every HTTP request, recorded by a small ASGI middleware."""
 
-# @CODE:HELLO-001
+# Part of HELLO-001's code; its TAG is in app/main.py (MoAI-ADK: each TAG once).
 
 from __future__ import annotations
 
