@@ -107,6 +107,7 @@ def test_exactly_the_seeded_gates_fail_naming_file_and_line(cold_run: dict[str, 
         and "has 7 parameters" in trust["too-many-parameters"]
     )
     assert "400 lines" in trust["file-too-long"]
+    assert gates["tags"]["note"].endswith("mode moai-adk+frontmatter")  # gates.tags in its spec
     orphan = [f for f in gates["tags"]["findings"] if f["rule"] == "code-without-spec"]
     assert [(f["file"], f["line"], f["severity"]) for f in orphan] == [
         ("src/faulty/params.py", 1, "warning")  # MoAI-ADK: CODE without SPEC is a warning

@@ -29,22 +29,32 @@ def multi(tmp_path: Path) -> Path:
 
 
 def test_errors_exit_1_and_every_chain_and_finding_is_printed(multi: Path) -> None:
-    code, out = trace("--spec", str(multi))
+    code, out = trace("--spec", str(multi), "--all-differences")
     assert code == 1
-    assert "trace failed: 5 SPEC(s), 8 chain(s); 4 error(s), 5 warning(s), 2 info(s)" in out
+    assert "trace failed (moai-adk+exact-ignores+" in out
+    assert "5 SPEC(s), 8 chain(s); 4 error(s), 6 warning(s), 1 info(s)" in out
     assert "CODE  src/shop/auth.py:1, src/shop/session.py:1" in out
     assert "LEGACY-001  (no SPEC)" in out
     assert ".moai/specs/SPEC-CART-001/spec.md:1  [frontmatter-field-missing]" in out
     assert "src/shop/cart.py:8  [duplicate-tag]" in out
 
 
+def test_default_mode_is_moai_adks(multi: Path) -> None:
+    code, out = trace("--spec", str(multi))
+    assert code == 1
+    assert out.startswith("mode moai-adk: MoAI-ADK's validator rules; differences: none;")
+    assert "trace failed (moai-adk): 5 SPEC(s), 8 chain(s); 6 error(s), 6 warning(s)" in out
+    assert "[frontmatter-" not in out  # front matter is checked only with --frontmatter
+
+
 def test_json_output_is_the_report(multi: Path) -> None:
     (multi / "moai-deploy.yaml").write_text("# the scan traces this file's folder\n")
-    code, out = trace("--json", "--spec", str(multi / "moai-deploy.yaml"))
+    code, out = trace("--json", "--spec", str(multi / "moai-deploy.yaml"), "--all-differences")
     assert code == 1
     data = json.loads(out)
-    assert data["passed"] is False and data["counts"] == {"error": 4, "warning": 5, "info": 2}
+    assert data["passed"] is False and data["counts"] == {"error": 4, "warning": 6, "info": 1}
     assert {f["rule"] for f in data["findings"]} >= {"duplicate-tag", "code-without-spec"}
+    assert data["mode"].startswith("moai-adk+exact-ignores") and all(data["options"].values())
 
 
 def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
@@ -52,7 +62,7 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("# @" + "CODE:SOLO-001\n")  # no TEST, no SPEC
     assert trace("--spec", str(tmp_path / "moai-deploy.yaml"))[0] == 0
     code, out = trace("--strict", "--spec", str(tmp_path / "moai-deploy.yaml"))
-    assert code == 1 and "trace failed (strict)" in out and "code-without-test" in out
+    assert code == 1 and "trace failed (moai-adk, strict)" in out and "code-without-test" in out
 
 
 def test_hello_service_passes() -> None:

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from moai_deploy.spec._base import Section
 from moai_deploy.spec._types import DnsName, Seconds
+from moai_deploy.trace.options import OPTION_HELP
 
 GateName = Literal[
     "ruff",
@@ -123,9 +124,17 @@ class TrustGateSettings(GateSettings):
 
 
 class TagsGateSettings(GateSettings):
-    """The SPEC/TAG chain (moai-deploy trace)."""
+    """The TAG chain (`moai-deploy trace`): MoAI-ADK's rules; each flag below is one difference."""
 
     strict: bool = Field(default=False, description="Warnings count as errors.")
+    exact_ignores: bool = Field(default=False, description=OPTION_HELP["exact_ignores"])
+    skip_hidden: bool = Field(default=False, description=OPTION_HELP["skip_hidden"])
+    separate_nested: bool = Field(default=False, description=OPTION_HELP["separate_nested"])
+    skip_binary: bool = Field(default=False, description=OPTION_HELP["skip_binary"])
+    file_duplicates: bool = Field(default=False, description=OPTION_HELP["file_duplicates"])
+    per_id_orphans: bool = Field(default=False, description=OPTION_HELP["per_id_orphans"])
+    declared_specs: bool = Field(default=False, description=OPTION_HELP["declared_specs"])
+    frontmatter: bool = Field(default=False, description=OPTION_HELP["frontmatter"])
 
 
 class GatesSpec(Section):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,18 +25,24 @@ from moai_deploy.trace.model import (
     FRONTMATTER_MISSING,
     Finding,
     Severity,
-    SpecInfo,
+)
+from moai_deploy.trace.specdoc import (
+    AT_VALUE,
+    ID_PATTERN,
+    SpecDocument,
+    fallback_info,
+    folder_id,
+    front_matter,
+    quote_at,
+    spec_info,
 )
 
-ID_PATTERN = re.compile(r"[A-Z]+(?:-[A-Z]+)*-\d{3}")
+__all__ = ["SpecDocument", "folder_id", "read_spec"]
 REQUIRED_FIELDS = ("id", "version", "status", "created", "updated", "author", "priority")
 STATUSES = ("draft", "active", "completed", "deprecated")
 PRIORITIES = ("low", "medium", "high", "critical")
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# MoAI-ADK writes `author: @Goos` unquoted, which YAML rejects (`@` is reserved). A plain
-# scalar can never start with `@`, so quoting such a value changes no valid document.
-_AT_VALUE = re.compile(r"^(\s*[A-Za-z_][\w-]*:[ \t]+)(@[^\s#\"']*)", re.MULTILINE)
 
 
 class _Constructor(RoundTripConstructor):
@@ -50,54 +55,35 @@ _Constructor.add_constructor(
 )
 
 
-@dataclass(frozen=True)
-class SpecDocument:
-    """One parsed spec.md: its identity (None without a usable id) and its problems."""
-
-    path: Path
-    info: SpecInfo | None
-    lines: dict[str, int]  # front-matter key -> its 1-based line in spec.md
-    findings: tuple[Finding, ...]
-
-    @property
-    def id_line(self) -> int:
-        """Line of `id:` (1, the opening `---`, when there is none)."""
-        return self.lines.get("id", 1)
-
-
-def folder_id(spec_md: Path) -> str | None:
-    """The SPEC id a `SPEC-<ID>/spec.md` path implies, if the folder is named that way."""
-    name = spec_md.parent.name
-    rest = name.removeprefix("SPEC-")
-    return rest if rest != name and ID_PATTERN.fullmatch(rest) else None
-
-
 def read_spec(spec_md: Path, project_dir: Path) -> SpecDocument:
     """Parse and check the front matter of one spec.md (all lines 1-based, in spec.md)."""
     rel = spec_md.relative_to(project_dir)
-    text = spec_md.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
+    text = spec_md.read_text(encoding="utf-8", errors="replace")
     checker = _Checker(rel)
     data = _load(text, checker)
     if data is None:
-        return SpecDocument(rel, _fallback_info(rel), {}, tuple(checker.findings))
+        return SpecDocument(rel, fallback_info(rel), {}, tuple(checker.findings))
     checker.check(data, folder_id(spec_md))
     lines = {str(key): checker.line_of(data, key) for key in data}
-    return SpecDocument(rel, _info(rel, data), lines, tuple(checker.findings))
+    return SpecDocument(rel, spec_info(rel, data), lines, tuple(checker.findings))
 
 
 def _load(text: str, checker: _Checker) -> CommentedMap | None:
-    lines = text.splitlines()
-    if not lines or lines[0].rstrip() != "---":
-        checker.add(1, FRONTMATTER_MISSING, "no YAML front matter: line 1 must be `---`")
-        return None
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
-    if end is None:
-        checker.add(1, FRONTMATTER_MISSING, "the front matter opened on line 1 never closes")
+    head = front_matter(text)
+    if head is None:
+        first = text.removeprefix("\ufeff").splitlines()[:1]
+        opened = first != [] and first[0].rstrip() == "---"
+        problem = (
+            "the front matter opened on line 1 never closes"
+            if opened
+            else "no YAML front matter: line 1 must be `---`"
+        )
+        checker.add(1, FRONTMATTER_MISSING, problem)
         return None
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     try:
-        data = yaml.load(_AT_VALUE.sub(_quote, "\n".join(lines[1:end])))
+        data = yaml.load(AT_VALUE.sub(quote_at, "\n".join(head)))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else 1
@@ -110,42 +96,6 @@ def _load(text: str, checker: _Checker) -> CommentedMap | None:
         checker.add(1, FRONTMATTER_MISSING, "front matter must be a mapping of fields")
         return None
     return data
-
-
-def _quote(match: re.Match[str]) -> str:
-    return f'{match.group(1)}"{match.group(2)}"'
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or isinstance(value, Mapping | list) else str(value)
-
-
-def _info(rel: Path, data: Mapping[str, Any]) -> SpecInfo | None:
-    declared = data.get("id")
-    spec_id = declared if isinstance(declared, str) and ID_PATTERN.fullmatch(declared) else None
-    spec_id = spec_id or folder_id(rel)
-    if spec_id is None:
-        return None
-    return SpecInfo(
-        id=spec_id,
-        version=_text(data.get("version")),
-        status=_text(data.get("status")),
-        priority=_text(data.get("priority")),
-        path=rel,
-        depends_on=_ids(data.get("depends_on")),
-        related_specs=_ids(data.get("related_specs")),
-    )
-
-
-def _fallback_info(rel: Path) -> SpecInfo | None:
-    spec_id = folder_id(rel)
-    return SpecInfo(spec_id, None, None, None, rel) if spec_id else None
-
-
-def _ids(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(v for v in value if isinstance(v, str) and ID_PATTERN.fullmatch(v))
 
 
 class _Checker:

@@ -1,20 +1,26 @@
-"""MoAI-ADK's chain rules over SPEC documents and TAG occurrences.
+"""MoAI-ADK's TAG rules, as its validator (v0.22.0) applies them, and the named options.
 
-What counts where:
-- A SPEC is declared by `.moai/specs/SPEC-<ID>/spec.md` (its front matter `id`). Its SPEC
-  locations are the `@SPEC:<ID>` tags in its own folder, or the `id:` line when it has none.
-- `@CODE`, `@TEST` and `@DOC` tags anywhere else are locations of their kind. Any other tag
-  inside `.moai/specs/` (a SPEC citing its code, or another SPEC) and `@SPEC` tags outside
-  it (MoAI-ADK's `# @CODE:X | @SPEC:X` headers) are references, not locations.
+What counts (default): every TAG found is a location of its kind, and a SPEC is any
+`@SPEC:<ID>` tag. With `declared_specs`: a SPEC is declared by
+`.moai/specs/SPEC-<ID>/spec.md` (its front matter `id`); its SPEC locations are the
+`@SPEC:<ID>` tags in its own folder, or the `id:` line when it has none; any other tag
+inside `.moai/specs/` and `@SPEC` tags elsewhere are references, not locations.
 
-Duplicates (errors): two spec.md files declaring the same id (`duplicate-spec`), and the
-same TAG more than once in one file (`duplicate-tag`, reported at each repeat): a TAG marks
-a file once, while one `@CODE:ID` in several files is normal (code spans modules).
+Duplicates (errors, MoAI-ADK's DuplicateValidator): one finding per TAG (`@KIND:ID`) that
+is in more than one place, anywhere, reported at its second place (its first repeat).
+With `file_duplicates`: one finding per repeat of a TAG within one file; the same TAG in
+several files is fine.
 
-Chain rules, one finding per ID at its first location: CODE without TEST, TEST without
-CODE, SPEC without CODE, CODE without SPEC are warnings; a SPEC+CODE+TEST chain without DOC
-and a DOC without SPEC are infos; `depends_on` naming an unknown SPEC is a warning.
-`strict` turns every warning into an error.
+Orphans (warnings, its OrphanValidator): `code-without-test` at every `@CODE:X` when no
+`@TEST:X` exists, `test-without-code` at every `@TEST:X` when no `@CODE:X` exists. With
+`per_id_orphans`: once per ID, at its first place.
+
+Chain rules (its ChainValidator), one finding per ID, placed at the ID's first location of
+the kind named first: SPEC without CODE, CODE without SPEC, TEST without SPEC, SPEC and
+CODE without TEST (warnings); SPEC, CODE and TEST without DOC (info).
+
+Spec checks (only with `frontmatter`): front matter, a SPEC declared twice, `depends_on`
+naming an unknown SPEC (warning). `strict` turns every warning into an error.
 """
 
 from __future__ import annotations
@@ -22,16 +28,16 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from moai_deploy.trace.frontmatter import SpecDocument
 from moai_deploy.trace.model import (
     CHAIN_WITHOUT_DOC,
     CODE_WITHOUT_SPEC,
     CODE_WITHOUT_TEST,
-    DOC_WITHOUT_SPEC,
     DUPLICATE_SPEC,
     DUPLICATE_TAG,
+    SPEC_CODE_WITHOUT_TEST,
     SPEC_WITHOUT_CODE,
     TEST_WITHOUT_CODE,
+    TEST_WITHOUT_SPEC,
     UNKNOWN_DEPENDENCY,
     Chain,
     Finding,
@@ -39,8 +45,11 @@ from moai_deploy.trace.model import (
     Severity,
     SpecInfo,
 )
+from moai_deploy.trace.options import TraceOptions
+from moai_deploy.trace.specdoc import SpecDocument
 from moai_deploy.trace.tags import SPECS_DIR, TagHit
 
+Found = dict[tuple[str, str], list[Location]]  # (kind, id) -> its locations, sorted
 _ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -65,90 +74,118 @@ def declared_specs(docs: list[SpecDocument]) -> tuple[dict[str, SpecDocument], l
     return first, findings
 
 
-def locations(
-    hits: list[TagHit], specs: dict[str, SpecDocument]
-) -> dict[tuple[str, str], list[Location]]:
-    """Counted locations by (kind, id); references are dropped (see the module docstring)."""
+def locations(hits: list[TagHit], specs: dict[str, SpecDocument], options: TraceOptions) -> Found:
+    """Counted locations by (kind, id): every hit, or (declared_specs) not the references."""
     own_folder = {doc.path.parent: spec_id for spec_id, doc in specs.items()}
-    found: dict[tuple[str, str], list[Location]] = defaultdict(list)
+    found: Found = defaultdict(list)
     for hit in hits:
-        in_specs = hit.location.file.parts[:2] == SPECS_DIR.parts
-        if in_specs:
-            counted = hit.kind == "SPEC" and own_folder.get(hit.location.file.parent) == hit.id
-        else:
-            counted = hit.kind != "SPEC"
-        if counted:
-            found[(hit.kind, hit.id)].append(hit.location)
+        if options.declared_specs and not _counted(hit, own_folder):
+            continue
+        found[(hit.kind, hit.id)].append(hit.location)
+    for places in found.values():
+        places.sort()
     return found
 
 
-def duplicate_tags(found: dict[tuple[str, str], list[Location]]) -> list[Finding]:
-    """An error for each repeat of a TAG within one file."""
+def _counted(hit: TagHit, own_folder: dict[Path, str]) -> bool:
+    if hit.location.file.parts[:2] == SPECS_DIR.parts:
+        return hit.kind == "SPEC" and own_folder.get(hit.location.file.parent) == hit.id
+    return hit.kind != "SPEC"
+
+
+def duplicate_tags(found: Found, options: TraceOptions) -> list[Finding]:
+    """MoAI-ADK: one error per TAG in more than one place; file_duplicates: per repeat."""
+    if options.file_duplicates:
+        return _repeats_in_a_file(found)
     findings: list[Finding] = []
     for (kind, tag_id), places in found.items():
-        first_line: dict[Path, int] = {}
-        for loc in sorted(places):
-            line = first_line.setdefault(loc.file, loc.line)
-            if line != loc.line:
-                findings.append(
-                    Finding(
-                        loc.file,
-                        loc.line,
-                        DUPLICATE_TAG,
-                        f"@{kind}:{tag_id} appears again in this file (first on line {line}); "
-                        "a TAG marks a file once",
-                        "error",
-                    )
+        if len(places) > 1:
+            first, again = places[0], places[1]  # reported where it is first repeated
+            findings.append(
+                Finding(
+                    again.file,
+                    again.line,
+                    DUPLICATE_TAG,
+                    f"@{kind}:{tag_id} is in {len(places)} places (first: {first}); "
+                    "MoAI-ADK: each TAG is unique across the codebase",
+                    "error",
                 )
+            )
+    return findings
+
+
+def _repeats_in_a_file(found: Found) -> list[Finding]:
+    findings: list[Finding] = []
+    for (kind, tag_id), places in found.items():
+        first: dict[Path, Location] = {}
+        for loc in places:
+            seen = first.setdefault(loc.file, loc)
+            if seen is not loc:  # a repeat, on a later line or on the same one
+                message = (
+                    f"@{kind}:{tag_id} appears again in this file (first on line {seen.line}); "
+                    "a TAG marks a file once"
+                )
+                findings.append(Finding(loc.file, loc.line, DUPLICATE_TAG, message, "error"))
     return findings
 
 
 def build_chains(
-    found: dict[tuple[str, str], list[Location]], specs: dict[str, SpecDocument]
+    found: Found, specs: dict[str, SpecDocument], options: TraceOptions
 ) -> dict[str, Chain]:
-    """One chain per ID that has a SPEC or any counted tag."""
-    ids = set(specs) | {tag_id for _, tag_id in found}
+    """One chain per ID that has a counted tag (or, with declared_specs, a spec.md)."""
+    ids = {tag_id for _, tag_id in found}
+    if options.declared_specs:
+        ids |= set(specs)
     chains: dict[str, Chain] = {}
     for tag_id in sorted(ids):
-        spec_locs = sorted(found.get(("SPEC", tag_id), []))
-        if not spec_locs and tag_id in specs:
+        spec_locs = found.get(("SPEC", tag_id), [])
+        if not spec_locs and options.declared_specs and tag_id in specs:
             spec_locs = [Location(specs[tag_id].path, specs[tag_id].id_line)]
         chains[tag_id] = Chain(
             tag_id,
             spec=tuple(spec_locs),
-            code=tuple(sorted(found.get(("CODE", tag_id), []))),
-            test=tuple(sorted(found.get(("TEST", tag_id), []))),
-            doc=tuple(sorted(found.get(("DOC", tag_id), []))),
+            code=tuple(found.get(("CODE", tag_id), [])),
+            test=tuple(found.get(("TEST", tag_id), [])),
+            doc=tuple(found.get(("DOC", tag_id), [])),
         )
     return chains
 
 
-def chain_findings(chain: Chain, declared: bool) -> list[Finding]:
-    """MoAI-ADK's chain rules for one ID."""
+def orphan_findings(chain: Chain, per_id: bool) -> list[Finding]:
+    """CODE without TEST and TEST without CODE, at each place (per_id: at the first)."""
+    out: list[Finding] = []
+    tag = chain.id
+    if chain.code and not chain.test:
+        for where in chain.code[:1] if per_id else chain.code:
+            message = f"@CODE:{tag} has no @TEST:{tag} anywhere"
+            out.append(Finding(where.file, where.line, CODE_WITHOUT_TEST, message, "warning"))
+    if chain.test and not chain.code:
+        for where in chain.test[:1] if per_id else chain.test:
+            message = f"@TEST:{tag} has no @CODE:{tag} anywhere"
+            out.append(Finding(where.file, where.line, TEST_WITHOUT_CODE, message, "warning"))
+    return out
+
+
+def chain_findings(chain: Chain) -> list[Finding]:
+    """MoAI-ADK's chain rules for one ID (SPEC: a counted @SPEC, or the spec.md)."""
     spec, code, test, doc = chain.spec, chain.code, chain.test, chain.doc
     out: list[Finding] = []
     tag = chain.id
 
-    def add(where: Location, rule: str, message: str, severity: Severity) -> None:
+    def add(where: Location, rule: str, message: str, severity: Severity = "warning") -> None:
         out.append(Finding(where.file, where.line, rule, message, severity))
 
-    if code and not test:
-        add(code[0], CODE_WITHOUT_TEST, f"@CODE:{tag} has no @TEST:{tag}", "warning")
-    if test and not code:
-        add(test[0], TEST_WITHOUT_CODE, f"@TEST:{tag} has no @CODE:{tag}", "warning")
-    if declared and not code:
-        add(spec[0], SPEC_WITHOUT_CODE, f"SPEC {tag} has no @CODE:{tag}", "warning")
-    if code and not declared:
-        add(code[0], CODE_WITHOUT_SPEC, f"@CODE:{tag} has no SPEC-{tag}/spec.md", "warning")
-    if doc and not declared:
-        add(doc[0], DOC_WITHOUT_SPEC, f"@DOC:{tag} has no SPEC-{tag}/spec.md", "info")
-    if declared and code and test and not doc:
-        add(
-            spec[0],
-            CHAIN_WITHOUT_DOC,
-            f"SPEC {tag} is implemented and tested but has no @DOC:{tag}",
-            "info",
-        )
+    if spec and not code:
+        add(spec[0], SPEC_WITHOUT_CODE, f"SPEC {tag} has no @CODE:{tag}")
+    if code and not spec:
+        add(code[0], CODE_WITHOUT_SPEC, f"@CODE:{tag} has no SPEC {tag}")
+    if test and not spec:
+        add(test[0], TEST_WITHOUT_SPEC, f"@TEST:{tag} has no SPEC {tag}")
+    if spec and code and not test:
+        add(code[0], SPEC_CODE_WITHOUT_TEST, f"SPEC {tag} is implemented but has no @TEST:{tag}")
+    if spec and code and test and not doc:
+        message = f"SPEC {tag} is implemented and tested but has no @DOC:{tag}"
+        add(spec[0], CHAIN_WITHOUT_DOC, message, "info")
     return out
 
 
@@ -166,16 +203,16 @@ def dependency_findings(specs: dict[str, SpecDocument]) -> list[Finding]:
 
 
 def finalize(findings: list[Finding], strict: bool) -> tuple[Finding, ...]:
-    """Apply strict mode and sort: errors first, then by file and line."""
+    """Apply strict mode and sort: errors first, then by file and line (repeats are kept:
+    MoAI-ADK reports a TAG written twice on one line twice)."""
     if strict:
         findings = [
             Finding(f.file, f.line, f.rule, f.message, "error") if f.severity == "warning" else f
             for f in findings
         ]
-    unique = dict.fromkeys(findings)  # frozen dataclasses: drop exact repeats, keep order
     return tuple(
         sorted(
-            unique,
+            findings,
             key=lambda f: (_ORDER[f.severity], f.file.as_posix() if f.file else "", f.line or 0),
         )
     )

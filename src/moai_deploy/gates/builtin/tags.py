@@ -1,4 +1,5 @@
-"""The TAG chain gate: MoAI-ADK's SPEC/TAG rules through `moai_deploy.trace.scan`."""
+"""The TAG chain gate: MoAI-ADK's TAG rules through `moai_deploy.trace.scan`, with the
+`gates.tags` options (one per documented difference); its note names the mode that ran."""
 
 from __future__ import annotations
 
@@ -25,12 +26,13 @@ class TagsGate(BaseGate):
 
     def run(self, ctx: GateContext) -> GateResult:
         # Imported here so the other gates work while the trace package is unavailable.
-        from moai_deploy.trace import scan
+        from moai_deploy.trace import TraceOptions, scan
 
         opts = ctx.options(TagsGateSettings)
-        report = scan(ctx.project_dir, strict=opts.strict)
+        options = TraceOptions.from_settings(opts)
+        report = scan(ctx.project_dir, strict=opts.strict, options=options)
         if not report.has_specs:
-            note = f"no SPEC documents under {SPECS_DIR}"
+            note = f"no SPEC documents under {SPECS_DIR} (mode {report.mode})"
             return GateResult(self.name, GateStatus.SKIPPED, note=note)
         raw = ctx.work_dir / "trace.json"
         raw.write_text(json.dumps(report.to_dict(), indent=2, default=str))
@@ -44,5 +46,5 @@ class TagsGate(BaseGate):
             )
             for f in report.findings
         ]
-        note = f"{len(report.specs)} SPEC(s) traced"
+        note = f"{len(report.specs)} SPEC(s) traced, mode {report.mode}"
         return ctx.result(self.name, findings, report=raw, note=note)
