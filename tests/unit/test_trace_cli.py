@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from moai_deploy.cli.trace import register
+from moai_deploy.trace import scan
+from moai_deploy.trace.render import print_report
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 HELLO = Path(__file__).parent.parent.parent / "examples" / "hello-service"
@@ -81,3 +84,24 @@ def test_a_missing_path_is_bad_input(tmp_path: Path) -> None:
     assert code == 2 and "no such file or folder" in " ".join(out.split())
     code, _ = trace("--env", "production", "--spec", str(tmp_path))  # no moai-deploy.yaml there
     assert code == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_colours_and_no_color_turns_them_off(
+    multi: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(multi)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    coloured = _Terminal()
+    print_report(report, coloured)
+    assert "\x1b[" in coloured.getvalue() and "trace failed (moai-adk)" in coloured.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _Terminal()
+    print_report(report, plain)
+    assert "\x1b[" not in plain.getvalue()
+    assert plain.getvalue().splitlines()[0].startswith("mode moai-adk: MoAI-ADK's validator")

@@ -23,6 +23,7 @@ TAG strings are built with `tag()` so this file holds no TAG of its own.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -187,3 +188,34 @@ def test_help_documents_every_option() -> None:
     for name in names():
         assert f"--{name.replace('_', '-')}" in flat
     assert "MoAI-ADK" in flat and "--all-differences" in flat
+
+
+def test_symlinks_fifos_and_broken_links_as_moai_adk_reads_them(tmp_path: Path) -> None:
+    """MoAI-ADK's `rglob` + `is_file` (checked by hand on this same layout with its
+    validator: 3 files, 3 tags, a duplicate and two chain warnings): a symlinked file is
+    read, a symlinked folder is not entered, a broken link and a FIFO are not files."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "real" / "a.py").write_text(f"# {tag('CODE', 'LINK-001')}\n")
+    (tmp_path / "outside" / "t.py").write_text(f"# {tag('TEST', 'LINK-001')}\n")
+    (tmp_path / "real" / "b.py").symlink_to("a.py")
+    (tmp_path / "linked").symlink_to("outside", target_is_directory=True)
+    (tmp_path / "broken.py").symlink_to("nowhere.py")
+    os.mkfifo(tmp_path / "pipe.py")
+    report = scan(tmp_path)
+    assert (report.files_scanned, report.tags_found) == (3, 3)
+    assert sorted((f.where, f.rule) for f in report.findings) == [
+        ("outside/t.py:1", "test-without-spec"),
+        ("real/a.py:1", "code-without-spec"),
+        ("real/b.py:1", "duplicate-tag"),
+    ]
+
+
+def test_lines_are_numbered_as_splitlines_numbers_them(tmp_path: Path) -> None:
+    # MoAI-ADK numbers lines with str.splitlines: \r, \x0c, \x1c, \u2028 ... all end one
+    # (its validator, run by hand on this file, put the tags on lines 5, 6 and 7 too).
+    text = f"a\r\nb\rc\x0cd\u2028{tag('CODE', 'LINE-001')}\n{tag('CODE', 'LINE-001')}"
+    (tmp_path / "odd.md").write_bytes(text.encode() + b"\xff\n" + tag("TEST", "X-001").encode())
+    report = scan(tmp_path)
+    assert report.chains["LINE-001"].to_dict()["code"] == ["odd.md:5", "odd.md:6"]
+    assert report.chains["X-001"].to_dict()["test"] == ["odd.md:7"]  # \xff dropped
