@@ -13,7 +13,7 @@ from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
-from moai_deploy.pipeline.preflight import audit, required_gates, store_artifacts
+from moai_deploy.pipeline.preflight import audit, required_gates, store_artifacts, store_sbom
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
@@ -143,6 +143,7 @@ def _run_new(
     if gates is not None and gates.outcomes:
         record_gate_run(project.ledger, gates, project.service, engine.release.id)
     store_artifacts(project, environment, engine.release.id, request.version, reporter)
+    store_sbom(project, engine.release.id, request.snapshot, reporter)
     return _run(project, environment, engine, request.action)
 
 

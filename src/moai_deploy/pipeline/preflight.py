@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from moai_deploy.errors import ReleaseFailedError
+from pathlib import Path
+
+from moai_deploy.errors import MoaiError, ReleaseFailedError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import check_release_gates, refusal_message
 from moai_deploy.ledger.store import Ledger
@@ -59,3 +61,31 @@ def store_artifacts(
         reporter.event("warning", message=f"rendered artifacts not stored: {exc!r}")
         return
     store_release_artifacts(project.layout.root, release_id, files)
+
+
+def store_sbom(project: Project, release_id: int, snapshot: Path, reporter: Reporter) -> None:
+    """Keep a CycloneDX SBOM of the release's Python environment with the release.
+
+    The local runtime's environment is the one `ensure_env` builds for the snapshot (built
+    here once, reused by the rollout), or the spec's `service.python`. A failure is a
+    warning: the SBOM describes the release, it does not gate it.
+    """
+    from moai_deploy.build.pyenv import ensure_env, interpreter_env
+    from moai_deploy.paths import default_cache_dir
+    from moai_deploy.sbom.cyclonedx import from_python
+    from moai_deploy.sbom.store import store_sbom as keep
+
+    spec = project.loaded.spec
+    cache = default_cache_dir()
+    try:
+        env = (
+            interpreter_env(spec.service.python)
+            if spec.service.python
+            else ensure_env(snapshot, cache)
+        )
+        bom = from_python(env.python, cache, snapshot / "pyproject.toml")
+    except MoaiError as exc:
+        reporter.event("warning", message=f"SBOM not stored: {exc}")
+        return
+    path = keep(project.layout.root, release_id, bom)
+    reporter.event("sbom", path=str(path), components=len(bom.get("components", [])))

@@ -1,0 +1,104 @@
+"""CycloneDX SBOMs made by `cyclonedx-py` (PyPI `cyclonedx-bom`, one of moai-deploy's own
+dependencies: it runs from moai-deploy's environment and only reads the release's).
+
+Two sources, one per kind of artifact:
+- a Python environment on this host (the local runtime's release environment, or the
+  spec's `service.python`): `from_python(python)`, which reads its installed distributions;
+- an environment inside an image: the runtime runs `python -m pip freeze` in the image and
+  hands the text to `from_freeze(text)`, which describes exactly those pinned packages.
+
+SBOMs are reproducible (no timestamp, no serial number), so the same environment gives the
+same bytes; an environment's SBOM is cached beside it by a key of what it contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess  # nosec B404 - cyclonedx-py with argv lists only
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from moai_deploy.errors import MoaiError
+from moai_deploy.gates.tools import find_tool, tool_env
+from moai_deploy.paths import exclusive_lock
+
+TOOL = "cyclonedx-py"
+TIMEOUT = 300
+SPEC_VERSION = "1.6"
+
+
+class SbomError(MoaiError):
+    """The SBOM could not be made (tool missing, environment unreadable)."""
+
+
+def _run(args: list[str], stdin: str | None = None) -> dict[str, Any]:
+    tool = find_tool(TOOL)
+    if tool is None:
+        raise SbomError(f"{TOOL} is not installed\n    fix: pip install cyclonedx-bom")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bom.json"
+        argv = [str(tool), *args, "--of", "JSON", "--sv", SPEC_VERSION]
+        argv += ["--output-reproducible", "-o", str(out)]
+        done = subprocess.run(  # nosec B603 - argv list, our own tool
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=tool_env(),
+            check=False,
+        )
+        if done.returncode != 0 or not out.is_file():
+            tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
+            raise SbomError(f"{TOOL} exited {done.returncode}: {' | '.join(tail)}")
+        bom: dict[str, Any] = json.loads(out.read_text())
+    return bom
+
+
+def _root(pyproject: Path | None) -> list[str]:
+    return ["--pyproject", str(pyproject)] if pyproject and pyproject.is_file() else []
+
+
+def _site_key(python: Path) -> str:
+    """What the environment holds, cheaply: its interpreter and its site-packages' mtimes."""
+    prefix = python.parent.parent
+    stamps = [
+        f"{site}:{site.stat().st_mtime_ns}"
+        for site in sorted(prefix.glob("lib/python*/site-packages"))
+    ]
+    return hashlib.sha256("\n".join([str(python.resolve()), *stamps]).encode()).hexdigest()[:16]
+
+
+def from_python(
+    python: Path, cache_dir: Path | None = None, pyproject: Path | None = None
+) -> dict[str, Any]:
+    """The SBOM of the environment `python` runs in (cached under `cache_dir/sbom`)."""
+    root = _root(pyproject)
+    key = hashlib.sha256(f"{_site_key(python)}|{root}".encode()).hexdigest()[:16]
+    cached = cache_dir / "sbom" / f"{key}.cdx.json" if cache_dir else None
+    if cached is not None and cached.is_file():
+        bom: dict[str, Any] = json.loads(cached.read_text())
+        return bom
+    bom = _run(["environment", *root, str(python)])
+    if cached is not None:
+        with exclusive_lock(cached.with_suffix(".lock")):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps(bom, indent=2) + "\n")
+    return bom
+
+
+def from_freeze(freeze: str, pyproject: Path | None = None) -> dict[str, Any]:
+    """The SBOM of an environment given as `pip freeze` output (e.g. from inside an image)."""
+    return _run(["requirements", *_root(pyproject), "-"], stdin=freeze)
+
+
+def packages(bom: dict[str, Any]) -> dict[str, str]:
+    """Component name (normalised like PyPI: lowercase, '-' for '_' and '.') -> version."""
+    found: dict[str, str] = {}
+    for component in bom.get("components", []):
+        name = str(component.get("name", "")).lower().replace("_", "-").replace(".", "-")
+        if name:
+            found[name] = str(component.get("version", ""))
+    return dict(sorted(found.items()))
