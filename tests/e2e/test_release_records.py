@@ -3,6 +3,7 @@ and `sbom diff` between two releases that differ by exactly one dependency."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from typer.testing import CliRunner
 
 from moai_deploy.cli.main import app
 from moai_deploy.pipeline import operations
+from moai_deploy.runtime.base import Artifact
+from moai_deploy.sbom.artifact import sbom_of_artifact
 from moai_deploy.sbom.cyclonedx import packages
 from moai_deploy.sbom.store import sbom_path
 
@@ -43,6 +46,14 @@ def test_each_release_keeps_an_sbom_and_diff_lists_exactly_the_added_dependency(
         _add_dependency(project_dir, EXTRA)
         second = operations.deploy(project, ENV, "v2")
         root = project.layout.root
+        # The image path, through the runtime protocol only: an artifact without a local
+        # interpreter is listed by a one-off command run in it (here the local driver's).
+        recorded = Artifact.from_meta(project.ledger.get_release(second.id).meta["artifact"])
+        assert recorded is not None
+        opaque = dataclasses.replace(recorded, facts={})
+        listed = sbom_of_artifact(
+            project.driver("local"), opaque, project.service, ENV, project_dir / "cache"
+        )
     finally:
         project.close()
 
@@ -53,6 +64,8 @@ def test_each_release_keeps_an_sbom_and_diff_lists_exactly_the_added_dependency(
         assert {"fastapi", "uvicorn", "prometheus-client"} <= set(packages(bom))
         assert bom["metadata"]["component"]["name"] == "hello-service"
         assert path.stat().st_mode & 0o077 == 0  # owner only
+
+    assert packages(listed) == packages(json.loads(sbom_path(root, second.id).read_text()))
 
     spec = str(project_dir / "moai-deploy.yaml")
     runner = CliRunner()

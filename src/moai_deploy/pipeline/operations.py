@@ -143,8 +143,10 @@ def _run_new(
     if gates is not None and gates.outcomes:
         record_gate_run(project.ledger, gates, project.service, engine.release.id)
     store_artifacts(project, environment, engine.release.id, request.version, reporter)
-    store_sbom(project, engine.release.id, request.snapshot, reporter)
-    return _run(project, environment, engine, request.action)
+    try:
+        return _run(project, environment, engine, request.action)
+    finally:
+        store_sbom(project, engine.release.id, reporter)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:

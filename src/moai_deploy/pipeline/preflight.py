@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from moai_deploy.errors import MoaiError, ReleaseFailedError
+from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import check_release_gates, refusal_message
 from moai_deploy.ledger.store import Ledger
@@ -63,28 +61,28 @@ def store_artifacts(
     store_release_artifacts(project.layout.root, release_id, files)
 
 
-def store_sbom(project: Project, release_id: int, snapshot: Path, reporter: Reporter) -> None:
-    """Keep a CycloneDX SBOM of the release's Python environment with the release.
-
-    The local runtime's environment is the one `ensure_env` builds for the snapshot (built
-    here once, reused by the rollout), or the spec's `service.python`. A failure is a
-    warning: the SBOM describes the release, it does not gate it.
-    """
-    from moai_deploy.build.pyenv import ensure_env, interpreter_env
+def store_sbom(project: Project, release_id: int, reporter: Reporter) -> None:
+    """Keep a CycloneDX SBOM of the release's artifact with the release (after its rollout,
+    whatever the outcome, once its build step recorded the artifact). A failure is a
+    warning: the SBOM describes the release, it does not gate it."""
     from moai_deploy.paths import default_cache_dir
-    from moai_deploy.sbom.cyclonedx import from_python
+    from moai_deploy.runtime.base import Artifact
+    from moai_deploy.sbom.artifact import sbom_of_artifact
     from moai_deploy.sbom.store import store_sbom as keep
 
-    spec = project.loaded.spec
-    cache = default_cache_dir()
+    release = project.ledger.get_release(release_id)
+    artifact = Artifact.from_meta(release.meta.get("artifact") or {})
+    if artifact is None:
+        return  # the release stopped before its artifact was built
     try:
-        env = (
-            interpreter_env(spec.service.python)
-            if spec.service.python
-            else ensure_env(snapshot, cache)
+        bom = sbom_of_artifact(
+            project.driver(artifact.runtime),
+            artifact,
+            project.service,
+            release.environment,
+            default_cache_dir(),
         )
-        bom = from_python(env.python, cache, snapshot / "pyproject.toml")
-    except MoaiError as exc:
+    except Exception as exc:  # never let the SBOM mask the rollout's own outcome
         reporter.event("warning", message=f"SBOM not stored: {exc}")
         return
     path = keep(project.layout.root, release_id, bom)
