@@ -97,8 +97,10 @@ def main() -> int:
     parser.add_argument("tree", type=Path, help="a MoAI-ADK checkout (its src/moai_adk)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--moai-python", default=sys.executable)
-    parser.add_argument("flags", nargs="*", help="flags for moai-deploy trace (after --)")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.flags = argv[cut + 1 :]  # flags for moai-deploy trace, after `--`
     tree: Path = args.tree.resolve()
     if not (tree / "src" / "moai_adk" / "core" / "tags" / "validator.py").is_file():
         parser.error(f"{tree} has no src/moai_adk/core/tags/validator.py")
