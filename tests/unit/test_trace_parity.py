@@ -219,3 +219,15 @@ def test_lines_are_numbered_as_splitlines_numbers_them(tmp_path: Path) -> None:
     report = scan(tmp_path)
     assert report.chains["LINE-001"].to_dict()["code"] == ["odd.md:5", "odd.md:6"]
     assert report.chains["X-001"].to_dict()["test"] == ["odd.md:7"]  # \xff dropped
+
+
+def test_gates_tags_takes_the_same_option_names() -> None:
+    from moai_deploy.spec.gates import GatesSpec
+
+    gates = GatesSpec.model_validate({"tags": {"skip_hidden": True, "frontmatter": True}})
+    options = TraceOptions.from_settings(gates.tags)
+    assert options == TraceOptions(skip_hidden=True, frontmatter=True)
+    assert options.mode == "moai-adk+skip-hidden+frontmatter"
+    assert set(names()) <= set(type(gates.tags).model_fields)
+    with pytest.raises(ValueError, match="skip_hiden"):
+        GatesSpec.model_validate({"tags": {"skip_hiden": True}})
