@@ -12,6 +12,11 @@ from pathlib import Path
 STATE_DIR_NAME = ".moai-deploy"
 # The spec's file name in a project folder (here so the CLI knows it without the models).
 SPEC_FILE_NAME = "moai-deploy.yaml"
+# Nothing the tool writes is readable by other local users: folders 0700, files 0600, and the
+# daemons it starts (supervisord and its instances, the router) run with this umask.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077
 
 # Tool, build and state folders: never a project's own sources (gates, trace, snapshots).
 SKIPPED_DIRS = frozenset(
@@ -84,10 +89,25 @@ class StateLayout:
         return self.root / "locks"
 
     def ensure(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Create the state folder, private to its owner (instance logs may hold secrets)."""
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        if self.root.stat().st_mode & 0o077:
+            self.root.chmod(PRIVATE_DIR_MODE)
         gitignore = self.root / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text("*\n")
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` (empty) as 0600 if missing, or narrow an existing one to 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
 
 
 @contextmanager

@@ -173,6 +173,7 @@ def test_stop_is_graceful_then_kills_after_stop_timeout(
     stubborn = make_spec("svc-prod-blue-1", stop_timeout=1.0, IGNORE_TERM="1")
     runtime.start([polite, stubborn])
     pids = [wait_state(runtime, s.name, InstanceState.RUNNING).pid or 0 for s in (polite, stubborn)]
+    assert all(wait_for(lambda s=s: answers(s.url), 30.0) for s in (polite, stubborn))
 
     runtime.stop([polite.name, "no-such-instance"])
     assert drain.read_text() == "drained"
@@ -194,6 +195,9 @@ def test_stop_runs_stop_timeouts_concurrently(
     specs = [make_spec(f"svc-prod-green-{i}", stop_timeout=2.0, IGNORE_TERM="1") for i in range(3)]
     runtime.start(specs)
     pids = [wait_state(runtime, s.name, InstanceState.RUNNING).pid or 0 for s in specs]
+    # RUNNING only means "alive for startsecs": on a loaded machine the script may not have
+    # installed its SIGTERM handler yet. It serves only after it did.
+    assert all(wait_for(lambda s=s: answers(s.url), 30.0) for s in specs)
     started = time.monotonic()
     runtime.stop([s.name for s in specs])
     elapsed = time.monotonic() - started

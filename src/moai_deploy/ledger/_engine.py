@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
 import time
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
+
+from moai_deploy.paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,11 +40,27 @@ def create_ledger_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_files(Path(url.database).expanduser())
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The ledger and its WAL/shm files are the owner's only (SQLite gives the WAL and shm
+    the database file's mode, so creating that one 0600 first is enough for new ledgers)."""
+    if not database.exists():
+        database.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for path in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
+        with contextlib.suppress(OSError):  # read-only folder or file: reads still work
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE_FILE_MODE)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

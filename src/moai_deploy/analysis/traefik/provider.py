@@ -54,6 +54,20 @@ class TraefikMetricProvider:
             baseline = self._history.baseline(latest, window)
         return window_stats(latest, baseline, backend) if baseline is not None else None
 
+    def _pair_stats(
+        self, target: MeasureTarget, window: float
+    ) -> tuple[WindowStats | None, WindowStats | None]:
+        # One scrape and one baseline for both sides: two scrapes taken a moment apart (a
+        # loaded machine) could pick different baselines and give stable an empty window.
+        with self._lock:
+            latest = self._scrape()
+            baseline = self._history.baseline(latest, window)
+        if baseline is None:
+            return None, None
+        canary = window_stats(latest, baseline, target.canary)
+        stable = window_stats(latest, baseline, target.stable) if target.stable else None
+        return canary, stable
+
     def measure(self, metric: MetricSpec, target: MeasureTarget, window: float) -> Measurement:
         """Measure `metric` for `target` over the last `window` seconds."""
         spec = metric.provider
@@ -61,8 +75,7 @@ class TraefikMetricProvider:
         if not isinstance(spec, TraefikProvider):
             return Measurement(None, at, error=f"metric {metric.name!r} is not a traefik metric")
         try:
-            canary = self.stats(target.canary, window)
-            stable = self.stats(target.stable, window) if target.stable else None
+            canary, stable = self._pair_stats(target, window)
         except (httpx.HTTPError, ValueError) as exc:
             return Measurement(None, at, error=f"scraping {self._url} failed: {exc!r}")
         if canary is None:

@@ -25,6 +25,11 @@ _INLINE_COMMENT = re.compile(r"\s[;#]")
 # - startsecs=1, startretries=2: an instance that dies within 1 s of every spawn is given up
 #   after 2 retries (FATAL -> CRASHED). Crashes after a longer run are bounded by launch.py
 #   (restart_limit restarts per restart_window), which then fails fast and lands in FATAL too.
+# Instance and daemon logs rotate by size: at most (1 + LOG_BACKUPS) * LOG_MAX_BYTES each.
+# umask=077 makes them (and whatever the instances write) private to the owner.
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 2
+
 _PROGRAM_TEMPLATE = """\
 ; managed by moai-deploy; metadata in {name}.json
 [program:{name}]
@@ -40,6 +45,8 @@ stopasgroup=true
 killasgroup=true
 redirect_stderr=true
 stdout_logfile={log_file}
+stdout_logfile_maxbytes={log_max_bytes}
+stdout_logfile_backups={log_backups}
 """
 
 _DAEMON_TEMPLATE = """\
@@ -49,7 +56,10 @@ file={socket}
 chmod=0700
 
 [supervisord]
+umask=077
 logfile={root}/supervisord.log
+logfile_maxbytes={log_max_bytes}
+logfile_backups={log_backups}
 pidfile={root}/supervisord.pid
 childlogdir={root}
 directory={root}
@@ -114,6 +124,8 @@ def program_conf(spec: InstanceSpec, launch_argv: Sequence[str]) -> str:
         directory=ini_text(str(spec.cwd.absolute()), "the working directory"),
         stopwaitsecs=max(1, math.ceil(spec.stop_timeout)),  # supervisord wants whole seconds
         log_file=ini_text(str(spec.log_file.absolute()), "the log file path"),
+        log_max_bytes=LOG_MAX_BYTES,
+        log_backups=LOG_BACKUPS,
     )
 
 
@@ -122,4 +134,6 @@ def daemon_conf(root: Path, socket: Path) -> str:
     return _DAEMON_TEMPLATE.format(
         root=ini_text(str(root), "the state folder"),
         socket=ini_text(str(socket), "the socket path"),
+        log_max_bytes=LOG_MAX_BYTES,
+        log_backups=LOG_BACKUPS,
     )

@@ -18,7 +18,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from moai_deploy.errors import MoaiError
-from moai_deploy.paths import exclusive_lock
+from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
 from moai_deploy.runtime.local.conf import daemon_conf
 
 START_TIMEOUT = 15.0
@@ -122,13 +122,22 @@ class SupervisorDaemon:
             raise SupervisorError(f"{self.socket.parent} belongs to another user")
         self.conf.write_text(daemon_conf(self.root, self.socket))
         self.conf.chmod(0o600)
+        private_file(self.logfile)  # a log an earlier version made 0644
         env = {key: os.environ[key] for key in _DAEMON_ENV_KEYS if key in os.environ}
         # -I: a `supervisor/` folder in the cwd must not shadow the real package.
         argv = [sys.executable, "-I", "-m", "supervisor.supervisord", "-c", str(self.conf)]
         # supervisord binds the socket, then forks: the parent exits and the daemon (setsid,
         # stdio on /dev/null) outlives us. A stale socket from a dead daemon is unlinked by it.
+        # umask: its own log is opened before it applies `umask=077` from the config.
         proc = subprocess.run(
-            argv, cwd=self.root, env=env, capture_output=True, text=True, timeout=60, check=False
+            argv,
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            umask=PRIVATE_UMASK,
         )
         if proc.returncode != 0:
             output = (proc.stderr or proc.stdout).strip()[-2000:]

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import httpx
 
-from moai_deploy.paths import exclusive_lock
+from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
 from moai_deploy.runtime.base import free_port
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.traefik.config import (
@@ -163,6 +163,8 @@ class TraefikProcess:
         text, digest = self._static_text(api_port, metrics_port)
         self.dynamic_dir.mkdir(parents=True, exist_ok=True)
         self.static_file.write_text(text)
+        for path in (self.access_log, self.log_file, self.stdout_log):
+            private_file(path)  # an earlier version's files may be 0644
         with self.stdout_log.open("ab") as out:
             proc = subprocess.Popen(
                 [str(binary), f"--configFile={self.static_file}"],
@@ -171,6 +173,7 @@ class TraefikProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # detached: survives the CLI run and its Ctrl-C
+                umask=PRIVATE_UMASK,  # its access log and logs: the owner's only
             )
         _CHILDREN[proc.pid] = proc
         state = _State(proc.pid, api_port, metrics_port, digest)
