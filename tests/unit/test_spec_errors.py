@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from moai_deploy.cli.main import run
 from moai_deploy.errors import EXIT_BAD_INPUT, BadInputError, SpecError
 from moai_deploy.spec.loader import load_spec, parse_spec
 
@@ -18,13 +23,13 @@ _EXPECT = re.compile(r"^# expect: line=(\d+) key=(\S*)$", re.M)
 
 
 def _expectation(path: Path) -> tuple[int, str]:
-    match = _EXPECT.search(path.read_text())
+    match = _EXPECT.search(path.read_bytes().decode(errors="replace"))
     assert match, f"{path.name} lacks an '# expect:' header"
     return int(match.group(1)), match.group(2)
 
 
-def test_there_are_at_least_15_broken_specs() -> None:
-    assert len(BAD_SPECS) >= 15
+def test_there_are_at_least_45_broken_inputs() -> None:
+    assert len(BAD_SPECS) + len(GENERATED) >= 45
 
 
 @pytest.mark.parametrize("path", BAD_SPECS, ids=lambda p: p.stem)
@@ -41,6 +46,110 @@ def test_broken_spec_names_line_and_key(path: Path) -> None:
     rendered = str(error)
     assert f"{path.name}:{line}" in rendered
     assert first.message
+    assert first.fix, rendered
+
+
+@pytest.mark.parametrize("path", BAD_SPECS, ids=lambda p: p.stem)
+def test_broken_spec_through_the_cli_exits_2_with_line_key_fix_and_no_state(
+    path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    line, key = _expectation(path)
+    spec = tmp_path / "moai-deploy.yaml"
+    shutil.copy(path, spec)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MOAI_DEPLOY_STATE", raising=False)
+    for args in (["validate"], ["deploy", "development", "--version", "v1"]):
+        code, err = _run_cli(capsys, monkeypatch, args)
+        assert code == 2, err
+        assert f"moai-deploy.yaml:{line}" in err
+        assert f": {key}: " in err if key else True
+        assert "fix:" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [spec]  # nothing written
+
+
+def _run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> tuple[int, str]:
+    monkeypatch.setattr("sys.argv", ["moai-deploy", *args])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    _, err = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), " ".join(err.split())
+
+
+# Inputs no fixture file can hold (a 2 MB file, a file that is binary from its first byte).
+GENERATED = {
+    "oversized": (b"# filler\n" * 220_000, None, "the limit is 1 MB"),
+    "binary_png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 1, "not UTF-8 text"),
+    "binary_zeros": (b"service:\n" + bytes(64), 2, "control character U+0000"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_broken_input_is_bad_input_with_a_fix(tmp_path: Path, name: str) -> None:
+    data, line, message = GENERATED[name]
+    path = tmp_path / "moai-deploy.yaml"
+    path.write_bytes(data)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    first = caught.value.problems[0]
+    assert (first.line, first.file) == (line, path)
+    assert message in first.message and first.fix
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_alias_bomb_is_rejected_in_under_a_second_and_100_mb() -> None:
+    code = (
+        "import resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from moai_deploy.errors import SpecError\n"
+        "from moai_deploy.spec.loader import load_spec\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "start = time.process_time()\n"
+        "try:\n"
+        "    load_spec(Path(sys.argv[1]))\n"
+        "except SpecError as exc:\n"
+        "    assert 'expands to more than' in str(exc)\n"
+        "else:\n"
+        "    raise SystemExit('accepted')\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(time.process_time() - start, grown / 1024)\n"
+    )
+    for name in ("alias_bomb.yaml", "alias_bomb_mappings.yaml"):
+        bomb = BAD_SPECS[0].parent / name
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, check=True
+        )
+        cpu_seconds, grown_mb = map(float, out.stdout.split())
+        # CPU time, not wall time: a loaded machine must not make this flaky.
+        assert cpu_seconds < 1.0 and grown_mb < 100, (name, cpu_seconds, grown_mb)
+
+
+def test_an_oversized_spec_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "moai-deploy.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # sparse: 50 MB that cost nothing to write
+    start = time.process_time()
+    with pytest.raises(SpecError, match=r"50\.0 MB; the limit is 1 MB"):
+        load_spec(path)
+    assert time.process_time() - start < 0.5
+
+
+def test_opt_ins_accept_public_host_privileged_port_and_outside_secrets(tmp_path: Path) -> None:
+    text = (
+        "service: {name: hello, command: python -m app}\n"
+        "environments: {production: {port: 80}}\n"
+        "traffic: {host: 0.0.0.0, public: true, allow_privileged_ports: true}\n"
+        "secrets_file: /run/secrets/hello.env\n"
+        "secrets_outside_project: true\n"
+    )
+    loaded = parse_spec(text, tmp_path / "moai-deploy.yaml")
+    assert loaded.spec.traffic.host == "0.0.0.0"
+    assert loaded.spec.port_of("production") == 80
 
 
 @pytest.mark.parametrize(

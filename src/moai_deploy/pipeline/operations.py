@@ -32,12 +32,14 @@ class DeployOptions:
     force_reason: str | None = None  # deploy although a required gate failed (audited)
 
 
-def validate_version(version: str) -> str:
-    """A user-given version label, or BadInputError (exit 2)."""
+def validate_version(version: str, option: str = "--version") -> str:
+    """A user-given version label, or BadInputError (exit 2) with a fix."""
     try:
         return check_version(version)
     except ValueError as exc:
-        raise BadInputError(f"--version: {exc}") from None
+        raise BadInputError(
+            f"{option}: {exc}\n    fix: pass a label like `{option} 1.4.2` or `{option} v2-rc.1`"
+        ) from None
 
 
 @contextmanager
@@ -175,7 +177,7 @@ def rollback(
     """
     reporter, options = reporter or NullReporter(), options or DeployOptions()
     if to is not None:
-        to = validate_version(to)
+        to = validate_version(to, "--to")
     config = project.environment(environment)
     project.secrets().resolve(config.env)
     with locked(project, environment, LockRequest(actor(), "rollback", to), options):

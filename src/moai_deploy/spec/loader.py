@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from moai_deploy import paths
 from moai_deploy.errors import BadInputError, SpecError, SpecProblem
-from moai_deploy.spec import models
+from moai_deploy.spec import _text, models
 from moai_deploy.spec._base import iter_sections
+from moai_deploy.spec._safety import risky_settings
 from moai_deploy.spec.secrets import check_value
 
 SPEC_FILE_NAME = paths.SPEC_FILE_NAME  # defined in paths so the CLI knows it without models
@@ -46,26 +48,37 @@ class LoadedSpec:
 def load_spec(path: Path) -> LoadedSpec:
     """Read, parse and validate a spec file; raises SpecError listing every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            _text.check_size(path, os.fstat(handle.fileno()).st_size)  # before reading it all
+            data = handle.read(_text.MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise BadInputError(
             f"{path}: no spec file here\n    fix: run `moai-deploy init` or pass --spec PATH"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path}: cannot read the spec file: {exc}") from None
-    return parse_spec(text, path)
+    except OSError as exc:
+        raise BadInputError(
+            f"{path}: cannot read the spec file: {exc.strerror or exc}\n"
+            "    fix: check that it is a readable file (not a folder) and its permissions"
+        ) from None
+    return parse_spec(_text.decode(data, path), path)
 
 
 def parse_spec(text: str, path: Path) -> LoadedSpec:
     """Validate spec text; `path` is only used in messages and as the project folder."""
+    _text.check_text(text, path)
     doc = _parse_yaml(text, path)
+    plain = _expand(doc, _text.ValueBudget(path))
     try:
-        spec = models.Spec.model_validate(_plain(doc))
+        spec = models.Spec.model_validate(plain)
     except ValidationError as exc:
         raise SpecError([_problem(path, doc, err) for err in exc.errors()]) from None
     problems = [
         SpecProblem(path, _line_of(doc, loc), _dotted(loc), message, fix)
-        for loc, message, fix in [*_plaintext_secrets(spec), *_port_conflicts(spec)]
+        for loc, message, fix in [
+            *_plaintext_secrets(spec),
+            *_port_conflicts(spec),
+            *risky_settings(spec, path.parent),
+        ]
     ]
     if problems:
         raise SpecError(problems)
@@ -105,7 +118,8 @@ def _yaml_problem(path: Path, exc: MarkedYAMLError) -> SpecProblem:
     if exc.context_mark is not None and exc.problem_mark is not None and context:
         context += f" (started on line {exc.context_mark.line + 1})"
     message = " ".join(part for part in (context, exc.problem or "") if part)
-    return SpecProblem(path, line, "", f"malformed YAML: {message}", "fix the YAML syntax")
+    fix = "indent with spaces, not tabs" if "'\\t'" in message else "fix the YAML syntax"
+    return SpecProblem(path, line, "", f"malformed YAML: {message}", fix)
 
 
 def _doc_line(doc: Any) -> int:
@@ -113,12 +127,22 @@ def _doc_line(doc: Any) -> int:
     return int(getattr(lc, "line", 0) or 0) + 1
 
 
-def _plain(node: Any) -> Any:
+def _expand(doc: CommentedMap, budget: _text.ValueBudget) -> dict[Any, Any]:
+    """The document as plain data; each top-level key's line is where a bomb is reported."""
+    plain: dict[Any, Any] = {}
+    for key, value in doc.items():
+        budget.line = doc.lc.key(key)[0] + 1
+        plain[_scalar(key)] = _plain(value, budget)
+    return plain
+
+
+def _plain(node: Any, budget: _text.ValueBudget) -> Any:
     """ruamel's round-trip nodes as plain dicts, lists and scalars (tags dropped)."""
+    budget.spend()
     if isinstance(node, dict):
-        return {_scalar(k): _plain(v) for k, v in node.items()}
+        return {_scalar(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(item) for item in node]
+        return [_plain(item, budget) for item in node]
     return _scalar(node)
 
 
@@ -145,19 +169,33 @@ def _problem(path: Path, doc: CommentedMap, err: ErrorDetails) -> SpecProblem:
             path, _line_of(doc, loc) or 1, key, "required key is missing", f"add `{loc[-1]}:`"
         )
     message = err["msg"].removeprefix("Value error, ")
-    if kind not in ("value_error", "assertion_error") and "input" in err:
+    fix = _fix_for(kind)
+    if kind in ("value_error", "assertion_error"):
+        # Our validators say "what is wrong; how to fix it".
+        message, _, own_fix = message.partition("; ")
+        fix = own_fix or fix
+    elif "input" in err:
         message += f" (got {_short(err['input'])})"
-    return SpecProblem(path, _line_of(doc, loc), key, message, _fix_for(kind))
+    return SpecProblem(path, _line_of(doc, loc), key, message, fix)
+
+
+_FIXES = {
+    "string_pattern_mismatch": "rename it to match the pattern (see `moai-deploy schema`)",
+    "dict_type": "write a mapping (`key: value` lines) here",
+    "model_type": "write a mapping of settings (`key: value` lines) here",
+    "model_attributes_type": "write a mapping of settings (`key: value` lines) here",
+    "literal_error": "use one of the allowed values",
+}
 
 
 def _fix_for(kind: str) -> str:
-    if kind.startswith(("int_", "float_", "bool_", "string_")):
-        return "change the value to the expected type"
-    if kind.startswith(("greater_than", "less_than")):
+    if kind in _FIXES:
+        return _FIXES[kind]
+    if kind.startswith(("greater_than", "less_than", "too_long", "too_short")):
         return "use a value inside the allowed range"
-    if kind == "literal_error" or kind.startswith("union_tag"):
+    if kind.startswith("union_tag"):
         return "use one of the allowed values"
-    return ""
+    return "change the value to the expected type (see `moai-deploy schema`)"
 
 
 def _short(value: Any) -> str:

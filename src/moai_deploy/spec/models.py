@@ -144,6 +144,15 @@ class TrafficSpec(Section):
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
         default="127.0.0.1", description="Address Traefik's entrypoints bind to."
     )
+    public: bool = Field(
+        default=False,
+        description="Confirms a non-loopback `host` (reachable from other machines) is meant.",
+    )
+    allow_privileged_ports: bool = Field(
+        default=False,
+        description="Allow environment ports below 1024 (the router then needs root or "
+        "CAP_NET_BIND_SERVICE).",
+    )
 
 
 class Spec(Section):
@@ -171,6 +180,10 @@ class Spec(Section):
         default=".secrets.env",
         description="KEY=value file (kept out of git) that ${secret:NAME} references read from, "
         "after the process environment.",
+    )
+    secrets_outside_project: bool = Field(
+        default=False,
+        description="Confirms a `secrets_file` outside the project folder is meant.",
     )
 
     @field_validator("environments")
