@@ -3,7 +3,6 @@ hadolint only when a Dockerfile exists, the TAG gate without SPECs, parallel run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,9 @@ import pytest
 from moai_deploy.gates import tools
 from moai_deploy.gates.runner import RunOptions, run_gates
 from moai_deploy.paths import StateLayout
-from moai_deploy.spec.gates import GatesSpec
+from moai_deploy.spec.gates import GATE_NAMES, GatesSpec
 
 HELLO = Path(__file__).parents[2] / "examples" / "hello-service"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tool_versions() -> Iterator[None]:
-    tools.tool_version.cache_clear()
-    yield
-    tools.tool_version.cache_clear()
 
 
 def _project(root: Path, files: dict[str, str]) -> Path:
@@ -36,22 +28,25 @@ def _run(root: Path, gates: GatesSpec, *only: str, state: Path | None = None) ->
     return {"passed": run.passed, **{o.result.gate: o for o in run.outcomes}}
 
 
-def test_missing_tool_is_an_error_and_on_error_decides(
+def test_unprovisionable_tool_is_an_error_and_on_error_decides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _project(tmp_path, {"app.py": "x = 1\n"})
-    # Really no ruff anywhere: an empty "virtualenv" and an empty PATH.
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setattr(tools, "venv_bin", lambda: empty)
-    monkeypatch.setenv("PATH", str(empty))
-    run = _run(root, GatesSpec(), "ruff")
+    # A version that does not exist: uv cannot provision it, the gate says so.
+    monkeypatch.setenv("MOAI_DEPLOY_CACHE", str(tmp_path / "cache"))
+    gates = GatesSpec.model_validate({"tools": {"ruff": "999.0.0"}})
+    run = _run(root, gates, "ruff")
     outcome = run["ruff"]
     assert outcome.result.status == "error"  # type: ignore[attr-defined]
-    assert outcome.result.note == "tool not installed: ruff (pip install ruff)"  # type: ignore[attr-defined]
+    assert outcome.result.note.startswith("could not provision ruff with uv")  # type: ignore[attr-defined]
     assert run["passed"] is False  # on_error defaults to fail for an offline gate
-    warn = GatesSpec.model_validate({"ruff": {"on_error": "warn"}})
+    warn = GatesSpec.model_validate({"tools": {"ruff": "999.0.0"}, "ruff": {"on_error": "warn"}})
     assert _run(root, warn, "ruff")["passed"] is True
+
+
+def test_run_tool_without_the_tool_is_tool_missing(tmp_path: Path) -> None:
+    with pytest.raises(tools.ToolMissingError, match="tool not installed: nosuchtool"):
+        tools.run_tool("nosuchtool", [], tmp_path, 5.0)
 
 
 @pytest.mark.slow
@@ -95,7 +90,7 @@ def test_tags_gate_is_skipped_without_specs(tmp_path: Path) -> None:
 def test_hello_service_passes_its_gates(tmp_path: Path) -> None:
     # In place: the example is linted with this repository's ruff and mypy settings, as
     # `make lint` does. pip_audit is left out: its answer depends on the network.
-    gates = [n for n in GatesSpec.model_fields if n not in ("jobs", "required", "pip_audit")]
+    gates = [n for n in GATE_NAMES if n != "pip_audit"]
     run = _run(HELLO, GatesSpec(), *gates, state=tmp_path / "state")
     failed = {n: o.result.findings for n, o in run.items() if n != "passed" and o.blocking}  # type: ignore[attr-defined]
     assert failed == {}

@@ -96,3 +96,12 @@ def test_blocking_follows_required_and_on_error(
 ) -> None:
     outcome = GateOutcome(GateResult("x", GateStatus(status)), required, policy)
     assert outcome.blocking is blocks
+
+
+def test_every_provisioned_tool_can_be_pinned_in_the_spec() -> None:
+    from typing import get_args
+
+    from moai_deploy.gates.provision import PINNED
+    from moai_deploy.spec.gates import ToolName
+
+    assert set(get_args(ToolName)) == set(PINNED)

@@ -7,12 +7,14 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from moai_deploy.build.dependencies import InstallPlan, install_plan, installed_names
 from moai_deploy.errors import BadInputError, ReleaseFailedError
 from moai_deploy.paths import exclusive_lock
+from moai_deploy.uvtool import uv_binary
 
 _COMPLETE_MARKER = ".moai-complete"
 
@@ -24,25 +26,6 @@ class PythonEnv:
     python: Path
     bin_dir: Path
     reused: bool
-
-
-def dependency_inputs(snapshot: Path) -> list[str]:
-    """The requirement lines that define the release's environment (sorted)."""
-    requirements = snapshot / "requirements.txt"
-    if requirements.is_file():
-        lines = (line.split("#", 1)[0].strip() for line in requirements.read_text().splitlines())
-        return sorted(line for line in lines if line and not line.startswith("-"))
-    pyproject = snapshot / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInputError(f"{pyproject}: invalid TOML: {exc}") from None
-        deps = data.get("project", {}).get("dependencies", [])
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            raise BadInputError(f"{pyproject}: [project].dependencies must be a list of strings")
-        return sorted(deps)
-    return []
 
 
 def env_key(requirements: list[str], python: str) -> str:
@@ -64,10 +47,15 @@ def interpreter_env(python: str) -> PythonEnv:
     return PythonEnv(python=path, bin_dir=path.parent, reused=True)
 
 
-def ensure_env(snapshot: Path, cache_dir: Path) -> PythonEnv:
-    """Build (or reuse) the environment for the snapshot's dependencies."""
-    requirements = dependency_inputs(snapshot)
-    env_dir = cache_dir / "envs" / env_key(requirements, sys.executable)
+def ensure_env(
+    snapshot: Path, cache_dir: Path, *, dev: bool = False, extra: Sequence[str] = ()
+) -> PythonEnv:
+    """Build (or reuse) the environment for the snapshot's dependencies (with `dev`, its
+    dev/test dependencies too, and `extra` requirements: what the gates run mypy and
+    pytest in)."""
+    plan = install_plan(snapshot, dev=dev)
+    requirements = sorted({*plan.requirements, *extra})
+    env_dir = cache_dir / "envs" / env_key([f"# {plan.manager}", *requirements], sys.executable)
     env_dir.parent.mkdir(parents=True, exist_ok=True)
     # Two deploys never build the same environment at once.
     with exclusive_lock(env_dir.parent / f"{env_dir.name}.lock"):
@@ -75,33 +63,41 @@ def ensure_env(snapshot: Path, cache_dir: Path) -> PythonEnv:
         if not reused:
             shutil.rmtree(env_dir, ignore_errors=True)
             _build(env_dir, requirements)
+            check_declared(plan, env_dir / "bin" / "python")
             (env_dir / _COMPLETE_MARKER).write_text("\n".join(requirements) + "\n")
     return PythonEnv(python=env_dir / "bin" / "python", bin_dir=env_dir / "bin", reused=reused)
 
 
-def _uv() -> str:
-    beside = Path(sys.executable).parent / "uv"
-    found = str(beside) if beside.is_file() else shutil.which("uv")
-    if found is None:
-        raise ReleaseFailedError("uv not found; install moai-deploy with its dependencies")
-    return found
+def check_declared(plan: InstallPlan, python: Path) -> None:
+    """Fail the build when a dependency the project declares is not in the environment
+    (an instance would die later with `No module named ...`)."""
+    if not plan.declared:
+        return
+    listed = subprocess.run(
+        [uv_binary(), "pip", "list", "--python", str(python), "--format", "json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    missing = sorted(plan.declared - installed_names(listed.stdout))
+    if not missing:
+        return
+    raise ReleaseFailedError(
+        f"the release environment lacks {len(missing)} declared dependenc"
+        f"{'y' if len(missing) == 1 else 'ies'}: {', '.join(missing[:8])} "
+        f"(installed from {plan.manager}: {len(plan.requirements)} requirement(s))\n"
+        "    fix: declare every runtime dependency where the build reads them: "
+        "requirements.txt, [project].dependencies, or commit the lock file "
+        "(poetry.lock, uv.lock, pdm.lock, Pipfile.lock)"
+    )
 
 
 def _build(env_dir: Path, requirements: list[str]) -> None:
-    uv = _uv()
+    uv = uv_binary()
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(env_dir)])
     if requirements:
-        _run(
-            [
-                uv,
-                "pip",
-                "install",
-                "--quiet",
-                "--python",
-                str(env_dir / "bin" / "python"),
-                *requirements,
-            ]
-        )
+        listed = env_dir / "moai-requirements.txt"
+        listed.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        python = str(env_dir / "bin" / "python")
+        _run([uv, "pip", "install", "--quiet", "--python", python, "-r", str(listed)])
 
 
 def _run(argv: list[str]) -> None:

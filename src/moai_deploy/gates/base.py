@@ -24,6 +24,12 @@ class GateContext:
     files: tuple[str, ...]  # the gate's inputs, relative posix paths, sorted
     work_dir: Path  # empty folder for raw reports; kept with the cached result
     tool_version: str | None = None
+    tool_path: Path | None = None  # the gate's tool, resolved (provisioned) by the runner
+    python: Path | None = None  # the project's environment, for gates that import its code
+
+    def executable(self, name: str) -> str | Path:
+        """The resolved path of the gate's tool, else its name (looked up on PATH)."""
+        return self.tool_path if self.tool_path is not None else name
 
     def options(self, kind: type[S]) -> S:
         """The settings as the gate's own settings class."""
@@ -93,6 +99,7 @@ class Gate(Protocol):
     tool: ClassVar[str | None]  # executable whose version is part of the cache key
     network: ClassVar[bool]  # needs the network: on_error defaults to `warn`
     security: ClassVar[bool]  # its findings go to the SARIF report
+    project_env: ClassVar[bool]  # imports the project's code: runs with its environment
 
     def skip_reason(self, project_dir: Path, files: tuple[str, ...]) -> str | None:
         """Why the gate does not apply to this project, or None when it does."""
@@ -113,6 +120,7 @@ class BaseGate:
     tool: ClassVar[str | None] = None
     network: ClassVar[bool] = False
     security: ClassVar[bool] = False
+    project_env: ClassVar[bool] = False
 
     def skip_reason(self, project_dir: Path, files: tuple[str, ...]) -> str | None:
         return None

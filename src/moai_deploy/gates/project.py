@@ -14,6 +14,7 @@ from moai_deploy.errors import BadInputError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import default_report_dir, record_gate_run
 from moai_deploy.gates.reports import write_reports
+from moai_deploy.gates.reports.console import GateProgress
 from moai_deploy.gates.runner import RunOptions, run_gates
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.paths import StateLayout
@@ -30,6 +31,7 @@ class GateTarget:
     service: str
     environments: tuple[str, ...] | None  # None: no spec, any environment name is accepted
     has_spec: bool
+    python: str | None = None  # the spec's service.python (the project's interpreter)
 
 
 def pyproject_gates(project_dir: Path) -> GatesSpec:
@@ -63,9 +65,9 @@ def resolve_target(spec: Path | None) -> GateTarget:
         return GateTarget(here, pyproject_gates(here), here.name, None, has_spec=False)
     loaded = load_spec(path)
     names = tuple(loaded.spec.environments)
-    return GateTarget(
-        loaded.project_dir, loaded.spec.gates, loaded.spec.service.name, names, has_spec=True
-    )
+    service = loaded.spec.service
+    return GateTarget(loaded.project_dir, loaded.spec.gates, service.name, names,
+                      has_spec=True, python=service.python)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ def run_request(request: GateRequest, out: Console) -> GateRun:
         raise BadInputError(f"no environment {env!r} in the spec\n    fix: choose from {known}")
     layout = StateLayout.for_project(target.project_dir)
     layout.ensure()
-    options = RunOptions(only=request.only, environment=env, use_cache=request.use_cache)
-    run = run_gates(target.project_dir, target.gates, layout, options)
+    with GateProgress(out) as progress:
+        options = RunOptions(only=request.only, environment=env, use_cache=request.use_cache,
+                             python=target.python, progress=progress)  # fmt: skip
+        run = run_gates(target.project_dir, target.gates, layout, options)
     paths = write_reports(run, request.report_dir or default_report_dir(layout))
     if target.has_spec:
         with Ledger.open(ledger_url(layout.ledger_db)) as ledger:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.reports import write_reports
-from moai_deploy.gates.runner import RunOptions, run_gates
+from moai_deploy.gates.runner import Progress, RunOptions, run_gates
 from moai_deploy.ledger.gate_store import GateStore
 from moai_deploy.ledger.store import Ledger
 from moai_deploy.paths import StateLayout
@@ -25,15 +25,15 @@ def check_release_gates(
     spec: Spec,
     environment: str,
     layout: StateLayout,
-    *,
-    use_cache: bool = True,
+    progress: Progress | None = None,
 ) -> GateRun:
     """Run (or reuse from cache) the gates `environment` requires; reports are written.
 
     The caller refuses the deploy when `run.passed` is False (`run.blocking` says which)
     and stores the run with `record_gate_run`. No required gates: an empty, passing run.
     """
-    options = RunOptions(environment=environment, use_cache=use_cache, required_only=True)
+    options = RunOptions(environment=environment, required_only=True,
+                         python=spec.service.python, progress=progress)  # fmt: skip
     run = run_gates(project_dir, spec.gates, layout, options)
     if run.outcomes:
         write_reports(run, default_report_dir(layout) / environment)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,12 +17,15 @@ from moai_deploy.gates.base import Gate, GateContext
 from moai_deploy.gates.cache import GateCache
 from moai_deploy.gates.inputs import ContentHasher, select, walk_project
 from moai_deploy.gates.model import GateOutcome, GateResult, GateRun, GateStatus
+from moai_deploy.gates.provision import ResolvedTool, Toolbox, ToolProvisionError
 from moai_deploy.gates.registry import BUILTIN_GATES, normalize_name
-from moai_deploy.gates.tools import ToolMissingError, ToolTimeoutError, tool_version
-from moai_deploy.paths import StateLayout
+from moai_deploy.gates.tools import ToolMissingError, ToolTimeoutError
+from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.spec.gates import GatesSpec
 
 CACHE_DIR_NAME = "gates-cache"
+# progress(event, gate, result): "started" (result None) as a gate begins, "finished" after.
+Progress = Callable[[str, str, GateResult | None], None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class RunOptions:
     use_cache: bool = True
     jobs: int | None = None
     required_only: bool = False  # a deploy runs just the gates its environment requires
+    cache_dir: Path | None = None  # where tools and project envs are built (user cache)
+    python: str | None = None  # the spec's service.python: the project's interpreter
+    progress: Progress | None = field(default=None, compare=False)
 
 
 def run_gates(
@@ -48,9 +54,17 @@ def run_gates(
     hasher = ContentHasher(root)
     cache = GateCache(layout.root / CACHE_DIR_NAME)
     jobs = options.jobs or gates.jobs or os.cpu_count() or 1
+    versions = {str(name): version for name, version in gates.tools.items()}
+    toolbox = Toolbox(options.cache_dir or default_cache_dir(), root, versions, options.python)
+    job = _Job(root, gates, files, hasher, cache, options, toolbox)
 
     def one(name: str) -> GateResult:
-        return _run_one(BUILTIN_GATES[name], _Job(root, gates, files, hasher, cache, options))
+        if options.progress is not None:
+            options.progress("started", name, None)
+        result = _run_one(BUILTIN_GATES[name], job)
+        if options.progress is not None:
+            options.progress("finished", name, result)
+        return result
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(names) or 1))) as pool:
         results = list(pool.map(one, names))
@@ -101,6 +115,15 @@ class _Job:
     hasher: ContentHasher
     cache: GateCache
     options: RunOptions
+    toolbox: Toolbox
+
+
+def _tools(gate: Gate, toolbox: Toolbox) -> tuple[ResolvedTool | None, Path | None]:
+    """The gate's tool (provisioned on first use) and, if it imports the project's code,
+    the project's interpreter."""
+    tool = toolbox.tool(gate.tool) if gate.tool else None
+    python = toolbox.project_env().python if gate.project_env else None
+    return tool, python
 
 
 def _run_one(gate: Gate, job: _Job) -> GateResult:
@@ -110,15 +133,19 @@ def _run_one(gate: Gate, job: _Job) -> GateResult:
     skip = gate.skip_reason(job.root, files)
     if skip is not None:
         return GateResult(gate.name, GateStatus.SKIPPED, note=skip)
-    version = tool_version(gate.tool) if gate.tool else None
-    if gate.tool and version is None:
-        return GateResult(gate.name, GateStatus.ERROR, note=str(ToolMissingError(gate.tool)))
-    parts = [gate.name, __version__, settings.model_dump_json(), version or "", *gate.cache_parts()]
-    key = job.hasher.key(parts, files)
+    try:
+        tool, python = _tools(gate, job.toolbox)
+    except ToolProvisionError as exc:
+        return GateResult(gate.name, GateStatus.ERROR, note=str(exc))
+    version = tool.version if tool else None
+    env_id = python.parent.parent.name if python else ""  # the project env's content address
+    parts = [gate.name, __version__, settings.model_dump_json(), version or "", env_id]
+    key = job.hasher.key([*parts, *gate.cache_parts()], files)
     if job.options.use_cache and (hit := job.cache.get(gate.name, key)) is not None:
         return hit.with_(duration=time.monotonic() - clock)
     work = job.cache.work_dir(gate.name)
-    ctx = GateContext(job.root, settings, files, work, version)
+    ctx = GateContext(job.root, settings, files, work, version, tool.path if tool else None,
+                      python)  # fmt: skip
     try:
         result = gate.run(ctx)
     except (ToolMissingError, ToolTimeoutError) as exc:

@@ -1,4 +1,5 @@
-"""Running a gate's tool: found beside our interpreter first, run with an argv list."""
+"""Running a gate's tool with an argv list (the runner resolves which executable: see
+gates/provision.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import shutil
 import subprocess  # nosec B404 - running the gate tools is the point; argv lists only
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 # The tool's distribution on PyPI, to read its version without starting it.
@@ -65,27 +64,6 @@ def find_tool(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-@lru_cache(maxsize=64)
-def tool_version(name: str) -> str | None:
-    """The tool's version; None when it is not installed."""
-    path = find_tool(name)
-    if path is None:
-        return None
-    dist = DISTRIBUTIONS.get(name)
-    if dist and path.parent == venv_bin():
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    try:
-        done = subprocess.run(  # nosec B603 - argv list, our own tool path
-            [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return (done.stdout.strip() or done.stderr.strip() or "unknown").splitlines()[0]
-
-
 def tool_env() -> dict[str, str]:
     """Our environment minus what an enclosing test or coverage run set for itself."""
     return {
@@ -96,12 +74,13 @@ def tool_env() -> dict[str, str]:
 
 
 def run_tool(
-    tool: str, args: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+    tool: str | Path, args: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
 ) -> ToolOutput:
-    """Run `tool args...` in `cwd` (never through a shell), `env` added to ours."""
-    path = find_tool(tool)
-    if path is None:
-        raise ToolMissingError(tool)
+    """Run `tool args...` in `cwd` (never through a shell), `env` added to ours. `tool` is
+    a resolved path (provisioned by the runner) or a name looked up beside us / on PATH."""
+    path = tool if isinstance(tool, Path) else find_tool(tool)
+    if path is None or not path.is_file():
+        raise ToolMissingError(str(tool))
     try:
         done = subprocess.run(  # nosec B603 - argv list, never a shell
             [str(path), *args],
@@ -115,5 +94,5 @@ def run_tool(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ToolTimeoutError(f"{tool} ran longer than {timeout:g}s") from None
+        raise ToolTimeoutError(f"{Path(tool).name} ran longer than {timeout:g}s") from None
     return ToolOutput(done.returncode, done.stdout, done.stderr)

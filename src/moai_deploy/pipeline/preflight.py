@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from moai_deploy.errors import ReleaseFailedError
-from moai_deploy.gates.model import GateRun
+from moai_deploy.gates.model import GateResult, GateRun
 from moai_deploy.gates.release import check_release_gates, refusal_message
 from moai_deploy.ledger.store import Ledger
 from moai_deploy.pipeline.project import Project
@@ -29,9 +29,21 @@ def required_gates(
     project: Project, environment: str, force_reason: str | None, reporter: Reporter
 ) -> GateRun:
     """The gates the environment requires, run (or reused from cache) before anything ships."""
+
+    def progress(event: str, gate: str, result: GateResult | None) -> None:
+        # Each gate as a step: the output shows which one runs, how long, how it ended.
+        if result is None:
+            reporter.step_started(f"gate {gate}", "running")
+        else:
+            ok = result.status.value in ("passed", "skipped")
+            took = "cached" if result.cached else f"{len(result.findings)} finding(s)"
+            reporter.step_finished(f"gate {gate}", "succeeded" if ok else "failed",
+                                   f"{result.status.value}, {took}")  # fmt: skip
+
     run = check_release_gates(
-        project.loaded.project_dir, project.loaded.spec, environment, project.layout
-    )
+        project.loaded.project_dir, project.loaded.spec, environment, project.layout,
+        progress=progress,
+    )  # fmt: skip
     if run.outcomes:
         summary = ", ".join(f"{o.result.gate}={o.result.status.value}" for o in run.outcomes)
         reporter.event("gates", passed=run.passed, summary=summary)

@@ -27,6 +27,9 @@ GateName = Literal[
     "hadolint",
 ]
 GATE_NAMES: tuple[str, ...] = get_args(GateName)
+# The tools the gates provision (pytest runs in the project's own environment instead).
+ToolName = Literal["ruff", "mypy", "bandit", "detect-secrets", "pip-audit", "hadolint"]
+_TOOL_VERSION = r"^[0-9][0-9A-Za-z.+!-]{0,40}$"
 ALL: Literal["all"] = "all"
 OnError = Literal["fail", "warn"]
 Level = Literal["low", "medium", "high"]
@@ -142,6 +145,13 @@ class GatesSpec(Section):
 
     jobs: Annotated[int, Field(ge=1, le=64)] | None = Field(
         default=None, description="Gates run at once (default: the number of cores)."
+    )
+    tools: dict[ToolName, Annotated[str, Field(pattern=_TOOL_VERSION)]] = Field(
+        default_factory=dict,
+        description="Tool versions, e.g. {ruff: 0.6.9}. Each tool is provisioned on first "
+        "use with uv into its own cached environment (default: the versions moai-deploy "
+        "is tested with); mypy and pytest see the project's own environment plus its "
+        "dev/test dependencies.",
     )
     required: dict[DnsName, list[GateName | Literal["all"]]] = Field(
         default={"staging": [ALL], "production": [ALL]},

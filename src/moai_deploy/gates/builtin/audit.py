@@ -49,7 +49,7 @@ class PipAuditGate(BaseGate):
         report = ctx.work_dir / "pip-audit.json"
         args = ["--format", "json", "--progress-spinner", "off", "-s", opts.service]
         args += ["-o", str(report), *opts.args, *_sources(ctx, opts)]
-        out = run_tool("pip-audit", args, ctx.project_dir, opts.timeout)
+        out = run_tool(ctx.executable("pip-audit"), args, ctx.project_dir, opts.timeout)
         if not report.is_file() or not report.read_text().strip():
             return ctx.error(self.name, _why_not(out))
         data = json.loads(report.read_text())

@@ -29,7 +29,7 @@ class RuffGate(BaseGate):
     def run(self, ctx: GateContext) -> GateResult:
         paths = ctx.target_paths(["."])
         args = ["check", "--output-format", "json", "--no-fix", *ctx.settings.args, *paths]
-        out = run_tool("ruff", args, ctx.project_dir, ctx.settings.timeout)
+        out = run_tool(ctx.executable("ruff"), args, ctx.project_dir, ctx.settings.timeout)
         report = ctx.work_dir / "ruff.json"
         report.write_text(out.stdout)
         if out.returncode not in (0, 1):
@@ -57,7 +57,7 @@ class RuffFormatGate(BaseGate):
     def run(self, ctx: GateContext) -> GateResult:
         paths = ctx.target_paths(["."])
         args = ["format", "--check", "--diff", *ctx.settings.args, *paths]
-        out = run_tool("ruff", args, ctx.project_dir, ctx.settings.timeout)
+        out = run_tool(ctx.executable("ruff"), args, ctx.project_dir, ctx.settings.timeout)
         report = ctx.work_dir / "ruff-format.diff"
         report.write_text(out.stdout)
         if out.returncode not in (0, 1):
@@ -91,12 +91,15 @@ class MypyGate(BaseGate):
     description: ClassVar[str] = "type check (mypy)"
     inputs: ClassVar[tuple[str, ...]] = ("*.py", "*.pyi", "mypy.ini", ".mypy.ini", *PY_CONFIG)
     tool: ClassVar[str | None] = "mypy"
+    project_env: ClassVar[bool] = True
 
     def run(self, ctx: GateContext) -> GateResult:
         flags = ["--show-column-numbers", "--show-error-codes", "--no-pretty"]
         flags += ["--no-color-output", "--no-error-summary"]
+        if ctx.python is not None:  # imports resolve in the project's own environment
+            flags += ["--python-executable", str(ctx.python)]
         args = [*flags, *ctx.settings.args, *ctx.target_paths()]
-        out = run_tool("mypy", args, ctx.project_dir, ctx.settings.timeout)
+        out = run_tool(ctx.executable("mypy"), args, ctx.project_dir, ctx.settings.timeout)
         report = ctx.work_dir / "mypy.txt"
         report.write_text(out.stdout + out.stderr)
         findings = [f for f in map(_mypy_finding, out.stdout.splitlines()) if f is not None]

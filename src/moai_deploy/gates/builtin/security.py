@@ -36,8 +36,8 @@ class BanditGate(BaseGate):
         args += ["--confidence-level", opts.min_confidence]
         if _has_section(ctx, "tool.bandit"):
             args += ["-c", "pyproject.toml"]
-        out = run_tool("bandit", [*args, *opts.args, *ctx.target_paths()], ctx.project_dir,
-                       opts.timeout)  # fmt: skip
+        argv = [*args, *opts.args, *ctx.target_paths()]
+        out = run_tool(ctx.executable("bandit"), argv, ctx.project_dir, opts.timeout)
         if out.returncode not in (0, 1) or not report.is_file():
             return ctx.error(self.name, f"bandit exited {out.returncode}: {out.tail()}")
         data = json.loads(report.read_text())
@@ -81,8 +81,8 @@ class SecretsGate(BaseGate):
         files = [f for f in ctx.files if (ctx.project_dir / f).stat().st_size <= MAX_FILE_BYTES]
         files = [f for f in files if f != opts.baseline]
         report = ctx.work_dir / "detect-secrets.json"
-        out = run_tool("detect-secrets", ["scan", *opts.args, *files], ctx.project_dir,
-                       opts.timeout)  # fmt: skip
+        tool = ctx.executable("detect-secrets")
+        out = run_tool(tool, ["scan", *opts.args, *files], ctx.project_dir, opts.timeout)
         report.write_text(out.stdout)
         if out.returncode != 0:
             return ctx.error(self.name, f"detect-secrets exited {out.returncode}: {out.tail()}")
@@ -150,7 +150,7 @@ class HadolintGate(BaseGate):
         dockerfiles = list(select(ctx.files, DOCKERFILES))
         report = ctx.work_dir / "hadolint.json"
         args = ["--format", "json", "--no-color", *ctx.settings.args, *dockerfiles]
-        out = run_tool("hadolint", args, ctx.project_dir, ctx.settings.timeout)
+        out = run_tool(ctx.executable("hadolint"), args, ctx.project_dir, ctx.settings.timeout)
         report.write_text(out.stdout)
         try:
             items: list[dict[str, Any]] = json.loads(out.stdout or "[]")

@@ -27,6 +27,7 @@ class PytestGate(BaseGate):
     description: ClassVar[str] = "tests with coverage (pytest, pytest-cov)"
     inputs: ClassVar[tuple[str, ...]] = ("*.py", "pytest.ini", ".coveragerc", *PY_CONFIG)
     tool: ClassVar[str | None] = "pytest"
+    project_env: ClassVar[bool] = True
 
     def run(self, ctx: GateContext) -> GateResult:
         opts = ctx.options(PytestGateSettings)
@@ -37,7 +38,15 @@ class PytestGate(BaseGate):
         args += [*opts.args, *(opts.paths or [])]
         # The data file goes with the raw reports, not over the developer's own .coverage.
         data_file = {"COVERAGE_FILE": str(ctx.work_dir / ".coverage")}
-        out = run_tool("pytest", args, ctx.project_dir, opts.timeout, env=data_file)
+        # `python -m pytest` in the project's environment: the project folder is on
+        # sys.path, as when its developers run the tests.
+        python = ctx.python
+        if python is None:
+            out = run_tool(ctx.executable("pytest"), args, ctx.project_dir, opts.timeout, data_file)
+        else:
+            out = run_tool(
+                python, ["-m", "pytest", *args], ctx.project_dir, opts.timeout, data_file
+            )
         (ctx.work_dir / "pytest.log").write_text(out.stdout + out.stderr)
         if "unrecognized arguments: --cov" in out.stderr:
             return ctx.error(self.name, "pytest-cov is not installed (pip install pytest-cov)")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+import threading
+import time
 
-from moai_deploy.gates.model import GateOutcome, GateRun
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from moai_deploy.gates.model import GateOutcome, GateResult, GateRun
 
 _STYLE = {"passed": "green", "failed": "red", "error": "yellow", "skipped": "dim"}
 MAX_FINDINGS = 15  # per gate on the console; the reports have them all
@@ -57,3 +63,57 @@ def _print_findings(outcome: GateOutcome, out: Console) -> None:
                   markup=False)  # fmt: skip
     if len(found) > MAX_FINDINGS:
         out.print(f"  … {len(found) - MAX_FINDINGS} more in the reports", highlight=False)
+
+
+class GateProgress:
+    """While gates run: which ones are running and for how long (a live line on a
+    terminal), and each result as it finishes."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self._running: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def __enter__(self) -> GateProgress:
+        if self.out.is_terminal:
+            self._live = Live(console=self.out, get_renderable=self._line, refresh_per_second=4,
+                              transient=True)  # fmt: skip
+            self._live.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def _line(self) -> Text:
+        now = time.monotonic()
+        with self._lock:
+            running = ", ".join(f"{n} {now - t:.0f}s" for n, t in sorted(self._running.items()))
+        return Text(f"  running: {running}" if running else "", style="cyan")
+
+    def __call__(self, event: str, gate: str, result: GateResult | None) -> None:
+        with self._lock:
+            if event == "started":
+                self._running[gate] = time.monotonic()
+            else:
+                self._running.pop(gate, None)
+        if event == "started" and self._live is None:
+            self.out.print(f"  [cyan]…[/] {gate} running", highlight=False)
+        if result is not None:
+            self.out.print(f"  {result_line(result)}", highlight=False)
+
+
+def result_line(result: GateResult) -> str:
+    """`✓ ruff passed 0.4s`, `✗ mypy failed 3.1s: 4 finding(s)`, `- tags skipped: why`."""
+    status = result.status.value
+    mark = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[yellow]![/]"}.get(
+        status, "[dim]-[/]"
+    )
+    took = "cached" if result.cached else f"{result.duration:.1f}s"
+    text = f"{mark} {result.gate} {status} [dim]{took}[/]"
+    if result.findings and status != "passed":
+        text += f": {len(result.findings)} finding(s)"
+    if result.note and status in ("error", "skipped"):
+        text += f": {escape(result.note)}"
+    return text
