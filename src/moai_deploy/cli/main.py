@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import gates, ops, render, sbom, trace
+from moai_deploy.cli import gates, logs, ops, render, sbom, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -261,6 +261,7 @@ trace.register(app)
 render.register(app)
 gates.register(app)
 sbom.register(app)
+logs.register(app)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
+from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
 from moai_deploy.pipeline.preflight import audit, required_gates, store_artifacts, store_sbom
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout import release as rollout_release
@@ -126,6 +127,7 @@ def resume_engine(
     project: Project, environment: str, release: ReleaseRecord, reporter: Reporter
 ) -> RolloutEngine:
     config = project.environment(environment)
+    reporter = LoggingReporter(reporter, project_action_log(project, environment))
     ctx = project.rollout_context(config, project.secrets(), reporter)
     project.ensure_router()
     return rollout_release.resume(ctx, release, actor(), project.analysis_gateway())
@@ -139,6 +141,7 @@ def _run_new(
     gates: GateRun | None = None,
 ) -> ReleaseRecord:
     config = project.environment(environment)
+    reporter = LoggingReporter(reporter, project_action_log(project, environment))
     ctx = project.rollout_context(config, project.secrets(), reporter)
     project.ensure_router()
     engine = rollout_release.begin(ctx, request, project.analysis_gateway())

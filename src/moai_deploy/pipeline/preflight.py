@@ -12,7 +12,12 @@ from moai_deploy.rollout.reporter import Reporter
 
 
 def audit(project: Project, environment: str, action: str, outcome: str, **detail: object) -> None:
-    """Append one event to the audit log."""
+    """Append one event to the audit log (and to the action log in the state folder)."""
+    from moai_deploy.pipeline.action_log import project_action_log
+
+    project_action_log(project, environment).write(
+        "audit", action=action, outcome=outcome, detail=detail
+    )
     ledger: Ledger = project.ledger
     ledger.record_audit(
         actor=actor(),

@@ -160,9 +160,7 @@ class RolloutBase:
         specs = [
             spec
             for i in missing
-            for spec in group_workloads(
-                ctx, artifact, stable.version, st.stable_group, range(i, i + 1)
-            )
+            for spec in group_workloads(ctx, artifact, stable, st.stable_group, range(i, i + 1))
         ]
         ctx.runtime.start(specs)
         names = {s.name for s in specs}
@@ -218,7 +216,7 @@ class RolloutBase:
         workloads = group_workloads(
             ctx,
             self.ensure_artifact(),
-            self.request.version,
+            self.release,
             st.new_group,
             range(first_index, first_index + count),
         )

@@ -3,6 +3,7 @@ into plain and secret parts (pure, apart from resolving secrets)."""
 
 from __future__ import annotations
 
+from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.instances import instance_name
 from moai_deploy.runtime.base import Artifact, SharedPath, WorkloadEnv, WorkloadSpec
@@ -30,22 +31,23 @@ def shared_paths(ctx: RolloutContext) -> tuple[SharedPath, ...]:
 def group_workloads(
     ctx: RolloutContext,
     artifact: Artifact,
-    version: str,
+    release: ReleaseRecord,
     group: str,
     indexes: range,
 ) -> list[WorkloadSpec]:
-    """One workload per index of `group`, all running `artifact`."""
+    """One workload per index of `group`, all running `artifact` for `release`."""
     env = workload_env(ctx)
     return [
         WorkloadSpec(
             name=instance_name(ctx.service, ctx.environment, group, index),
             service=ctx.service,
             environment=ctx.environment,
-            version=version,
+            version=release.version,
             group=group,
             artifact=artifact,
             env=env,
             shared=shared_paths(ctx),
+            release=release.id,
         )
         for index in indexes
     ]

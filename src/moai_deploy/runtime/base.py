@@ -115,6 +115,7 @@ class WorkloadSpec:
     env: WorkloadEnv = field(default_factory=WorkloadEnv, repr=False)
     shared: tuple[SharedPath, ...] = ()
     port: int | None = None  # where to publish it; None: the driver picks a free port
+    release: int | None = None  # ledger id of its release: drivers keep its logs apart
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from moai_deploy.runtime.base import (
     WorkloadSpec,
     free_port,
 )
+from moai_deploy.runtime.local.logs import log_path
 from moai_deploy.runtime.local.plan import instance_argv, link_shared, process_env
 from moai_deploy.runtime.local.process import InstanceSpec
 from moai_deploy.runtime.local.supervisor_runtime import SupervisorRuntime
@@ -93,7 +94,9 @@ class LocalRuntime:
             env=process_env(python_env, workload.env.merged(), extra),
             port=port,
             stop_timeout=self.service.stop_timeout,
-            log_file=self.settings.layout.logs / f"{workload.name}.log",
+            log_file=log_path(
+                self.settings.layout.logs, workload.environment, workload.release, workload.name
+            ),
         )
 
     def _shared_store(self, environment: str) -> Path:
@@ -112,7 +115,9 @@ class LocalRuntime:
         return self.supervisor.list(service, environment)
 
     def logs(self, name: str, lines: int = 100) -> str:
-        path = self.settings.layout.logs / f"{name}.log"
+        """The last lines of the instance's current log (its release's file)."""
+        known = [i.log_file for i in self.supervisor.list() if i.name == name and i.log_file]
+        path = known[0] if known else self.settings.layout.logs / f"{name}.log"
         if not path.is_file():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
