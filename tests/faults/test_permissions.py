@@ -65,12 +65,13 @@ def test_state_files_are_private_to_the_owner(project: Project, project_dir: Pat
     for _ in range(5):
         httpx.get(url, timeout=5).raise_for_status()
     layout = project.layout
-    logs = sorted(layout.logs.glob("*.log"))
+    # Instance logs per release (logs/ENV/release-N/), and moai-deploy's own action log.
+    logs = [*sorted(layout.logs.rglob("*.log")), layout.logs / "moai-deploy.jsonl"]
     traefik_files = [project.traefik.access_log, project.traefik.log_file]
     supervisor_log = layout.supervisor / "supervisord.log"
     ledger = [layout.ledger_db, layout.ledger_db.with_name("ledger.sqlite3-wal")]
     files = [*ledger, *logs, *traefik_files, supervisor_log]
-    assert logs and all(f.exists() for f in files), files
+    assert len(logs) > 1 and all(f.exists() for f in files), files
 
     assert stat.S_IMODE(layout.root.stat().st_mode) == 0o700
     modes = {str(f): stat.S_IMODE(f.stat().st_mode) for f in files}
