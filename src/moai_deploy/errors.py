@@ -42,6 +42,14 @@ class SpecProblem:
         return f"{text}\n    fix: {self.fix}" if self.fix else text
 
 
+class NotFoundError(BadInputError):
+    """What was asked for does not exist: unknown environment or release (exit 2, HTTP 404)."""
+
+
+class ForbiddenError(BadInputError):
+    """The actor may not do this (self-approval, a role or scope that does not allow it)."""
+
+
 class SpecError(BadInputError):
     """The spec file is malformed or invalid; lists every problem found."""
 

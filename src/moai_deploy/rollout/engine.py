@@ -43,7 +43,7 @@ class RolloutEngine(StepActions):
 
     def run(self) -> ReleaseRecord:
         """Run the remaining steps; on failure or abort, traffic goes back to stable."""
-        handlers = self._handlers()
+        handlers = {**self._handlers(), "approval": self._approval}
         try:
             while self.state.step < len(self.steps):
                 step = self.steps[self.state.step]
@@ -81,6 +81,11 @@ class RolloutEngine(StepActions):
             "scale_down": self.scale_down,
             "rolling_batch": self.rolling_batch,
         }
+
+    def _approval(self, step: Step) -> str:
+        from moai_deploy.rollout.approval import wait_for_approval
+
+        return wait_for_approval(self, step)
 
     def _run_step(self, step: Step, handler: Callable[[Step], str]) -> None:
         ledger, reporter = self.ctx.ledger, self.ctx.reporter

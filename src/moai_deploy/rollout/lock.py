@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from moai_deploy.errors import LockedError
 from moai_deploy.ledger import locks
@@ -19,11 +20,27 @@ from moai_deploy.ledger.locks import LockRecord, LockRequest
 from moai_deploy.ledger.store import Ledger
 
 _POLL = 0.25
+# Set by the control plane for the duration of one authenticated request.
+_ACTING_AS: ContextVar[str | None] = ContextVar("moai_deploy_actor", default=None)
 
 
 def actor() -> str:
-    """Who is acting: MOAI_DEPLOY_ACTOR, else user@host."""
-    return os.environ.get("MOAI_DEPLOY_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+    """Who is acting: the API token's name, else MOAI_DEPLOY_ACTOR, else user@host."""
+    return (
+        _ACTING_AS.get()
+        or os.environ.get("MOAI_DEPLOY_ACTOR")
+        or f"{getpass.getuser()}@{socket.gethostname()}"
+    )
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Attribute everything done in the block (audit, releases, approvals) to `name`."""
+    token = _ACTING_AS.set(name)
+    try:
+        yield
+    finally:
+        _ACTING_AS.reset(token)
 
 
 def locked_message(service: str, environment: str, held: LockRecord) -> str:

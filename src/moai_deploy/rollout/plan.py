@@ -42,10 +42,19 @@ class Situation:
     replicas: int
     has_stable: bool  # something is live now (else: no traffic to shift, just switch)
     skip_analysis: bool = False  # a rollback inside the rollback window
+    approvals: int = 0  # approvals the release needs before it starts
 
 
 def plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
     """The steps of a release with `strategy` in `situation`, in order."""
+    steps = _plan(strategy, situation)
+    if situation.approvals > 0:
+        wait = Step("approval", f"wait for {situation.approvals} approval(s)")
+        return [wait, *steps]
+    return steps
+
+
+def _plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
     if isinstance(strategy, RollingStrategy) and situation.has_stable:
         return _rolling(strategy, situation)
     steps = _start(situation.replicas)

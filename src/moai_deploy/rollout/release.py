@@ -31,10 +31,19 @@ def _stable(ctx: RolloutContext) -> tuple[ReleaseRecord | None, str | None]:
     return live, (group if running else None)
 
 
+def required_approvals(ctx: RolloutContext, request: ReleaseRequest) -> int:
+    """Approvals the environment asks for; a rollback restores service without waiting."""
+    rule = ctx.config.approvals
+    return 0 if rule is None or request.action == "rollback" else rule.required
+
+
 def begin(ctx: RolloutContext, request: ReleaseRequest, analysis: AnalysisGateway) -> RolloutEngine:
     """Record a new release and its plan; the returned engine runs it."""
     live, stable_group = _stable(ctx)
-    situation = Situation(ctx.config.replicas, stable_group is not None, request.skip_analysis)
+    approvals = required_approvals(ctx, request)
+    situation = Situation(
+        ctx.config.replicas, stable_group is not None, request.skip_analysis, approvals
+    )
     steps = plan(ctx.config.strategy, situation)
     state = RolloutState(
         new_group=other_group(stable_group),
@@ -42,6 +51,7 @@ def begin(ctx: RolloutContext, request: ReleaseRequest, analysis: AnalysisGatewa
         stable_release=live.id if live is not None else None,
         plan_digest=plan_digest(steps),
         skip_analysis=request.skip_analysis,
+        approvals=approvals,
     )
     release = ctx.ledger.create_release(
         service=ctx.service,
@@ -69,7 +79,9 @@ def resume(
         state = RolloutState.from_meta(release.meta)
     except (TypeError, ValueError) as exc:
         raise BadInputError(f"release #{release.id} cannot be resumed: {exc}") from None
-    situation = Situation(ctx.config.replicas, state.stable_group is not None, state.skip_analysis)
+    situation = Situation(
+        ctx.config.replicas, state.stable_group is not None, state.skip_analysis, state.approvals
+    )
     steps = plan(ctx.config.strategy, situation)
     if plan_digest(steps) != state.plan_digest:
         raise BadInputError(

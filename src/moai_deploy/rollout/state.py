@@ -32,6 +32,7 @@ class RolloutState:
     full_promote: bool = False  # `promote --full`: skip every remaining step
     aborted_by: str | None = None  # an abort taken from the log
     done: bool = False  # every step ran (a live release can still owe its scale-down)
+    approvals: int = 0  # approvals required before the release starts
 
     def to_meta(self) -> dict[str, Any]:
         return {"rollout": asdict(self)}

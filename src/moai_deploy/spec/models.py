@@ -19,6 +19,7 @@ from moai_deploy.spec._types import (
     Seconds,
     UrlPath,
 )
+from moai_deploy.spec.control import ApprovalsSpec, NotificationsSpec
 from moai_deploy.spec.gates import GatesSpec
 from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
 from moai_deploy.spec.strategies import Strategy
@@ -123,6 +124,10 @@ class EnvironmentOverlay(Section):
     monitoring: MonitoringSpec | None = Field(
         default=None, description="Per-environment overrides of `monitoring` (any key)."
     )
+    approvals: ApprovalsSpec | None = Field(
+        default=None,
+        description="Approvals a release needs before it starts (the seed: 2 for production).",
+    )
 
 
 class ReleasesSpec(Section):
@@ -175,6 +180,10 @@ class Spec(Section):
     monitoring: MonitoringSpec = Field(
         default_factory=MonitoringSpec,
         description="Alerts, dashboard, local monitoring stack and post-deploy watch.",
+    )
+    notifications: NotificationsSpec = Field(
+        default_factory=NotificationsSpec,
+        description="Webhooks told about release and pipeline transitions.",
     )
     secrets_file: str = Field(
         default=".secrets.env",

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from moai_deploy.errors import BadInputError
 from moai_deploy.spec import models
+from moai_deploy.spec.control import ApprovalsSpec
 from moai_deploy.spec.secrets import MASK, SECRET_REF
 from moai_deploy.spec.strategies import AnyStrategy, BlueGreenStrategy
 
@@ -24,6 +25,7 @@ class EnvironmentConfig:
     strategy: AnyStrategy
     health_check_timeout: float
     runtime: models.RuntimeName = models.DEFAULT_RUNTIME
+    approvals: ApprovalsSpec | None = None
 
     def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
         env = {
@@ -37,6 +39,7 @@ class EnvironmentConfig:
             "strategy": self.strategy.model_dump(mode="json"),
             "health_check_timeout": self.health_check_timeout,
             "runtime": self.runtime,
+            "approvals": self.approvals.model_dump(mode="json") if self.approvals else None,
         }
 
 
@@ -61,6 +64,7 @@ def resolve_environment(spec: models.Spec, name: str) -> EnvironmentConfig:
         strategy=_merge_strategy(defaults.strategy, overlay.strategy),
         health_check_timeout=timeout,
         runtime=_first(overlay.runtime, defaults.runtime) or models.DEFAULT_RUNTIME,
+        approvals=_first(overlay.approvals, defaults.approvals),
     )
 
 
