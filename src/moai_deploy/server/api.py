@@ -92,7 +92,7 @@ def create_app(
             yield
         finally:
             hub.stop()
-            app.state.jobs.wait_all(30.0)
+            app.state.jobs.wait_all(5.0)
             if sampler is not None:
                 sampler.close()
 

@@ -86,8 +86,11 @@ def _launch(
 
 
 @router.post("/environments/{environment}/deploy")
-def deploy(environment: EnvPath, body: DeployBody, request: Request, who: Deployer) -> Any:
+def deploy(
+    environment: EnvPath, request: Request, who: Deployer, body: DeployBody | None = None
+) -> Any:
     """Release the project's current commit to the environment with its strategy."""
+    body = body or DeployBody()
     service = service_of(request)
 
     def work() -> dict[str, Any]:
@@ -97,8 +100,11 @@ def deploy(environment: EnvPath, body: DeployBody, request: Request, who: Deploy
 
 
 @router.post("/environments/{environment}/rollback")
-def rollback(environment: EnvPath, body: RollbackBody, request: Request, who: Deployer) -> Any:
+def rollback(
+    environment: EnvPath, request: Request, who: Deployer, body: RollbackBody | None = None
+) -> Any:
     """Back to the previous (or named) succeeded release."""
+    body = body or RollbackBody()
     service = service_of(request)
     return _launch(
         request, who, environment, lambda: service.rollback(environment, body.to), body.wait
@@ -106,15 +112,21 @@ def rollback(environment: EnvPath, body: RollbackBody, request: Request, who: De
 
 
 @router.post("/environments/{environment}/retry")
-def retry(environment: EnvPath, body: WaitBody, request: Request, who: Deployer) -> Any:
+def retry(
+    environment: EnvPath, request: Request, who: Deployer, body: WaitBody | None = None
+) -> Any:
     """Run the latest aborted or failed release again."""
+    body = body or WaitBody()
     service = service_of(request)
     return _launch(request, who, environment, lambda: service.retry(environment), body.wait)
 
 
 @router.post("/environments/{environment}/promote")
-def promote(environment: EnvPath, body: PromoteBody, request: Request, who: Deployer) -> Any:
+def promote(
+    environment: EnvPath, request: Request, who: Deployer, body: PromoteBody | None = None
+) -> Any:
     """Skip the current pause (or every remaining step with `full`)."""
+    body = body or PromoteBody()
     service = service_of(request)
     return _launch(
         request, who, environment, lambda: service.promote(environment, body.full), body.wait
@@ -122,8 +134,11 @@ def promote(environment: EnvPath, body: PromoteBody, request: Request, who: Depl
 
 
 @router.post("/environments/{environment}/abort")
-def abort(environment: EnvPath, body: WaitBody, request: Request, who: Deployer) -> Any:
+def abort(
+    environment: EnvPath, request: Request, who: Deployer, body: WaitBody | None = None
+) -> Any:
     """Traffic back to stable at once; the release ends aborted."""
+    body = body or WaitBody()
     service = service_of(request)
     return _launch(request, who, environment, lambda: service.abort(environment), body.wait)
 
@@ -144,9 +159,10 @@ def resume(environment: EnvPath, request: Request, who: Deployer) -> dict[str, A
 
 @router.post("/environments/{environment}/approve")
 def approve(
-    environment: EnvPath, body: ApproveBody, request: Request, who: Approver
+    environment: EnvPath, request: Request, who: Approver, body: ApproveBody | None = None
 ) -> dict[str, Any]:
     """Approve the release waiting in the environment (not one you deployed)."""
+    body = body or ApproveBody()
     with acting_as(who.name):
         return service_of(request).approve(environment, body.comment)
 
