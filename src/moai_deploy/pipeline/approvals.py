@@ -6,6 +6,7 @@ from typing import Any
 
 from moai_deploy.errors import BadInputError, ForbiddenError
 from moai_deploy.ledger.approvals import ApprovalStore, ApprovalTally
+from moai_deploy.ledger.events import EventLog
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline import control
 from moai_deploy.pipeline.operations import active_release
@@ -40,6 +41,7 @@ def approve(project: Project, environment: str, comment: str = "") -> ApprovalTa
     store.record(release, who, "approve", comment, rule.expiry)
     tally = store.tally(release, rule.required)
     audit(project, environment, "approve", "succeeded", release=release.id, **tally.to_dict())
+    EventLog(project.ledger).append(release.id, "approval", tally.to_dict(), actor=who)
     return tally
 
 
@@ -52,6 +54,7 @@ def reject(
     release, _rule = _awaiting(project, environment)
     ApprovalStore(project.ledger).record(release, actor(), "reject", reason)
     audit(project, environment, "reject", "succeeded", release=release.id, reason=reason)
+    EventLog(project.ledger).append(release.id, "rejection", {"reason": reason}, actor=actor())
     return control.abort(project, environment, reporter)
 
 

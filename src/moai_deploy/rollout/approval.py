@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from moai_deploy.ledger.approvals import ApprovalStore, ApprovalTally
+from moai_deploy.rollout.controls import AbortRequested
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.step_actions import StepActions
 
@@ -42,6 +43,4 @@ def wait_for_approval(actions: StepActions, step: Step) -> str:
 
 
 def _abort_rejected(tally: ApprovalTally) -> None:
-    from moai_deploy.rollout.engine import AbortRequested  # the engine imports this module
-
     raise AbortRequested(f"rejected by {tally.rejected_by}: {tally.reason or 'no reason'}")

@@ -69,10 +69,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _event_source(service: ControlService) -> EventSource:
-    from moai_deploy.server.sources import AuditEventSource
+    from moai_deploy.server.sources import JournalEventSource
 
     project = service.project()
-    return AuditEventSource(project.ledger, project.service)
+    return JournalEventSource(project.ledger, project.service)
 
 
 def create_app(

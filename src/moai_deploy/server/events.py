@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -63,6 +64,23 @@ async def _stream(
         await asyncio.sleep(_TICK)
 
 
+@dataclass(frozen=True)
+class StreamParams:
+    environment: str | None
+    after: int | None
+    samples: bool
+    last_event_id: str | None
+
+
+def _params(
+    environment: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62, description="Start after this id.")] = None,
+    samples: Annotated[bool, Query(description="Also send live samples.")] = False,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> StreamParams:
+    return StreamParams(environment, after, samples, last_event_id)
+
+
 @router.get(
     "/events",
     response_class=StreamingResponse,
@@ -71,17 +89,14 @@ async def _stream(
 async def events(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ))],
-    environment: Annotated[str | None, Query(max_length=64)] = None,
-    after: Annotated[int | None, Query(ge=0, le=2**62, description="Start after this id.")] = None,
-    samples: Annotated[bool, Query(description="Also send live samples.")] = False,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    params: Annotated[StreamParams, Depends(_params)],
 ) -> StreamingResponse:
     """Server-sent events of the event log (from now, or after `Last-Event-ID`/`after`)."""
     hub: EventHub = request.app.state.hub
-    start = _start_id(hub, after, last_event_id)
+    start = _start_id(hub, params.after, params.last_event_id)
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _stream(request, hub, start, environment, samples),
+        _stream(request, hub, start, params.environment, params.samples),
         media_type="text/event-stream",
         headers=headers,
     )

@@ -25,6 +25,12 @@ def _at(name: str, nullable: bool = False) -> sa.Column[object]:
 
 def upgrade() -> None:
     """Create api_tokens, approvals and webhook_deliveries."""
+    _tokens()
+    _approvals()
+    _deliveries()
+
+
+def _tokens() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -41,6 +47,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_api_tokens_name")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
+
+
+def _approvals() -> None:
     op.create_table(
         "approvals",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -59,6 +68,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
     )
     op.create_index("ix_approvals_release", "approvals", ["release_id"])
+
+
+def _deliveries() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
