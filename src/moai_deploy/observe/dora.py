@@ -134,7 +134,7 @@ def dora(scope: DoraScope, days: float = 7.0, now: datetime | None = None) -> Do
         environment=environment,
         days=days,
         deployments=len(live),
-        deploy_frequency_per_week=len(live) / (days / 7.0),
+        deploy_frequency_per_week=len(live) * 7.0 / days,
         lead_time_seconds=_median(lead),
         change_failure_rate=len(failures) / len(changes) if changes else None,
         time_to_restore_seconds=_median(restores),

@@ -102,7 +102,7 @@ def dora(
     request: Request,
     _: Reader,
     environment: EnvQuery = None,
-    days: Annotated[float, Query(gt=0, le=3650)] = 7.0,
+    days: Annotated[float, Query(ge=0.01, le=3650)] = 7.0,
 ) -> dict[str, Any]:
     """DORA metrics over the last `days`, beside the seed's targets."""
     from moai_deploy.observe.dora import dora_report
