@@ -54,6 +54,11 @@ class Api:
         stopped = self.status()["stopped_at"] or ""
         return "approval (running)" in stopped
 
+    def job_done(self, response: httpx.Response) -> bool:
+        headers = {"Authorization": f"Bearer {self.tokens['ann']}"}
+        job = self.client.get(f"/api/v1/jobs/{response.json()['id']}", headers=headers).json()
+        return bool(job["state"] != "running")
+
     def live_version(self) -> str | None:
         live = self.status()["live"]
         return live["version"] if live else None
@@ -78,6 +83,7 @@ def api(project_dir: Path, recorder: RecordingReporter) -> Iterator[Api]:
         yield api
         if api.status()["unfinished"]:  # a test that failed mid-wait: undo its release
             api.post("ada", "abort", {"wait": True})
+        client.app.state.jobs.wait_all(120.0)  # e.g. the SBOM stored after a rollout
     service.close()
 
 
@@ -110,11 +116,12 @@ def test_waits_for_two_distinct_approvers_and_refuses_self_approval(
 
 
 def test_rejection_aborts_and_stable_keeps_serving(api: Api, project_dir: Path) -> None:
-    api.post("ada", "deploy", {"version": "v1"})
+    first = api.post("ada", "deploy", {"version": "v1"})
     wait_for(api.waiting, what="the approval step")
     api.post("ann", "approve")
     api.post("abe", "approve")
-    wait_for(lambda: api.live_version() == "v1", what="v1 live")
+    wait_for(lambda: api.job_done(first), what="the v1 deploy to finish")
+    assert api.live_version() == "v1"
     make_v2(project_dir)
 
     assert api.post("dan", "deploy", {"version": "v2"}).status_code == 202
