@@ -21,6 +21,7 @@ from moai_deploy.rollout.context import ReleaseRequest
 from moai_deploy.rollout.engine import RolloutEngine
 from moai_deploy.rollout.lock import RolloutLock, actor
 from moai_deploy.rollout.reporter import NullReporter, Reporter
+from moai_deploy.runtime.base import Artifact
 from moai_deploy.spec._types import check_version
 
 
@@ -129,6 +130,7 @@ def resume_engine(
     config = project.environment(environment)
     reporter = LoggingReporter(reporter, project_action_log(project, environment))
     ctx = project.rollout_context(config, project.secrets(), reporter)
+    ctx.runtime.preflight()
     project.ensure_router()
     return rollout_release.resume(ctx, release, actor(), project.analysis_gateway())
 
@@ -143,6 +145,7 @@ def _run_new(
     config = project.environment(environment)
     reporter = LoggingReporter(reporter, project_action_log(project, environment))
     ctx = project.rollout_context(config, project.secrets(), reporter)
+    ctx.runtime.preflight()  # an unreachable engine fails before a release is recorded
     project.ensure_router()
     engine = rollout_release.begin(ctx, request, project.analysis_gateway())
     if gates is not None and gates.outcomes:
@@ -197,6 +200,7 @@ def rollback(
             rollback_of=live.id,
             action="rollback",
             skip_analysis=in_window,
+            artifact=Artifact.recorded(target.meta),
         )
         return _run_new(project, environment, request, reporter)
 
@@ -251,23 +255,33 @@ def retry(
             _snapshot_for(project, failed),
             actor(),
             action="retry",
+            artifact=Artifact.recorded(failed.meta),
         )
         return _run_new(project, environment, request, reporter)
 
 
 def _prune(project: Project) -> None:
-    """Keep the newest snapshots, never one that a live or unfinished release uses.
+    """Keep the newest snapshots and artifacts (`releases.keep` per environment), never one
+    that a live or unfinished release uses.
 
     A pruned snapshot of a git project is rebuilt from its commit when rolled back to.
     """
+    keep = project.loaded.spec.releases.keep
     protected: set[Path] = set()
+    artifacts: list[Artifact] = []
     for environment in project.loaded.spec.environments:
         live = project.ledger.live_release(project.service, environment)
         running = project.ledger.in_progress(project.service, environment)
+        newest = project.ledger.list_releases(project.service, environment, limit=keep)
         for release in [live, *running]:
             if release is not None and release.artifact:
                 protected.add(Path(release.artifact).resolve())
-    prune_snapshots(project.layout.releases, project.loaded.spec.releases.keep, protected)
+        for release in [live, *running, *newest]:
+            found = Artifact.recorded(release.meta) if release is not None else None
+            artifacts += [found] if found is not None else []
+    prune_snapshots(project.layout.releases, keep, protected)
+    for runtime in project.runtimes():
+        runtime.prune(project.service, artifacts)
 
 
 def down(project: Project, environment: str, options: DeployOptions | None = None) -> int:

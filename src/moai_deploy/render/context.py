@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from moai_deploy.render.bind import container_command
 from moai_deploy.spec import models
 from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SECRET_REF
 from moai_deploy.spec.targets import Accessory, TargetsSpec
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _PER_ENVIRONMENT = (
     "resources",
     "autoscaling",
@@ -127,10 +127,9 @@ class RenderContext:
     @cached_property
     def command(self) -> tuple[str, ...]:
         """The service's argv inside a container: its port, listening on every interface."""
-        argv = [arg.replace("{port}", str(self.port)) for arg in self.service.command]
-        for index, arg in enumerate(argv):
-            argv[index] = _public_bind(arg, argv[index - 1] if index else "")
-        return tuple(argv)
+        return container_command(
+            tuple(arg.replace("{port}", str(self.port)) for arg in self.service.command)
+        )
 
     @cached_property
     def plain_env(self) -> dict[str, str]:
@@ -172,20 +171,6 @@ class RenderContext:
     @cached_property
     def selector(self) -> dict[str, str]:
         return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/instance": self.instance}
-
-
-def _public_bind(arg: str, previous: str) -> str:
-    """A loopback bind address becomes 0.0.0.0: in a container, loopback is unreachable."""
-    if previous in ("--host", "-H") and arg in _LOOPBACK:
-        return "0.0.0.0"  # noqa: S104  # nosec B104 - the container is the boundary
-    if previous in ("--bind", "-b"):
-        host, sep, port = arg.rpartition(":")
-        if sep and host in _LOOPBACK:
-            return f"0.0.0.0:{port}"
-    for flag in ("--host=", "--bind="):
-        if arg.startswith(flag):
-            return flag + _public_bind(arg[len(flag) :], flag[:-1])
-    return arg
 
 
 def merged_targets(spec: models.Spec, environment: str) -> TargetsSpec:

@@ -1,9 +1,13 @@
-"""Docker: a multi-stage Dockerfile (uv build stage, slim non-root runtime) and .dockerignore."""
+"""Docker: a multi-stage Dockerfile (uv build stage, non-root runtime) and .dockerignore.
+
+The docker runtime builds its images from this same Dockerfile (one source of truth).
+"""
 
 from __future__ import annotations
 
 import json
 
+from moai_deploy.render._docker_install import copy_sources, install_lines
 from moai_deploy.render.context import RenderContext
 from moai_deploy.spec.resolve import resolve_environment
 
@@ -51,35 +55,65 @@ def healthcheck_argv(ctx: RenderContext, path: str) -> list[str]:
     return ["python", "-c", code]
 
 
-def dockerfile(ctx: RenderContext) -> str:
-    """Build stage installs dependencies with uv into /opt/venv; the runtime copies it."""
+BUILD_ENV = (
+    "PIP_DISABLE_PIP_VERSION_CHECK=1",
+    "PIP_NO_CACHE_DIR=1",
+    # The image's trust store (so a TLS-inspecting proxy's CA in the base image counts).
+    "PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+    "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+    "UV_NATIVE_TLS=1",
+    "UV_COMPILE_BYTECODE=1",
+    "UV_LINK_MODE=copy",
+    "UV_PYTHON_DOWNLOADS=never",
+    'PATH="/opt/tools/bin:${PATH}"',
+)
+# Servers that read their listen address from the environment listen on every interface.
+BIND_ENV = ("UVICORN_HOST=0.0.0.0", "FLASK_RUN_HOST=0.0.0.0")
+
+
+def _env(values: list[str] | tuple[str, ...]) -> list[str]:
+    return [f"ENV {values[0]}" + (" \\" if len(values) > 1 else "")] + [
+        f"    {v}" + (" \\" if i < len(values) - 1 else "") for i, v in enumerate(values[1:], 1)
+    ]
+
+
+def build_stage(ctx: RenderContext) -> list[str]:
+    """uv (and Poetry when needed) in /opt/tools; the dependencies in /opt/venv."""
     image = ctx.targets.image
+    return [
+        "FROM ${PYTHON_IMAGE} AS build",
+        *_env(BUILD_ENV),
+        "WORKDIR /src",
+        "RUN python3 -m venv /opt/tools \\",
+        f"    && /opt/tools/bin/pip install --no-cache-dir uv=={image.uv_version} \\",
+        "    && python3 -m venv /opt/venv",
+        copy_sources(image),
+        *install_lines(image),
+    ]
+
+
+def dockerfile(ctx: RenderContext) -> str:
+    """Build stage installs dependencies into /opt/venv; the runtime stage copies it."""
     start = image_start_period(ctx)
+    runtime_env = [
+        'PATH="/opt/venv/bin:${PATH}"',
+        "PYTHONDONTWRITEBYTECODE=1",
+        "PYTHONUNBUFFERED=1",
+        *BIND_ENV,
+        f"{ctx.service.port_env}={ctx.port}",
+    ]
     lines = [
         HEADER.rstrip("\n"),
         f"# Image: {ctx.repository}:<version> (build with --build-arg VERSION=<version>).",
-        f"ARG PYTHON_IMAGE={image.base}",
+        f"ARG PYTHON_IMAGE={ctx.targets.image.base}",
         "",
-        "FROM ${PYTHON_IMAGE} AS build",
-        "ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \\",
-        "    PIP_NO_CACHE_DIR=1 \\",
-        "    UV_COMPILE_BYTECODE=1 \\",
-        "    UV_LINK_MODE=copy",
-        "WORKDIR /src",
-        f"RUN pip install --no-cache-dir uv=={image.uv_version} \\",
-        "    && python -m venv /opt/venv",
-        f"COPY {image.dependencies} ./",
-        f"RUN uv pip install --python /opt/venv/bin/python --no-cache "
-        f"--requirement {image.dependencies}",
+        *build_stage(ctx),
         "",
         "FROM ${PYTHON_IMAGE} AS runtime",
         "ARG VERSION=dev",
         f'LABEL org.opencontainers.image.title="{ctx.name}" \\',
         '      org.opencontainers.image.version="${VERSION}"',
-        'ENV PATH="/opt/venv/bin:${PATH}" \\',
-        "    PYTHONDONTWRITEBYTECODE=1 \\",
-        "    PYTHONUNBUFFERED=1 \\",
-        f"    {ctx.service.port_env}={ctx.port}",
+        *_env(runtime_env),
         f"RUN groupadd --system --gid {UID} app \\",
         f"    && useradd --system --uid {UID} --gid {UID} --no-create-home "
         "--shell /usr/sbin/nologin app",
@@ -90,8 +124,8 @@ def dockerfile(ctx: RenderContext) -> str:
         *([f"WORKDIR {ctx.workdir}"] if ctx.workdir != "/app" else []),
         f"USER {UID}:{UID}",
         f"EXPOSE {ctx.port}",
-        f"HEALTHCHECK --interval=30s --timeout=5s --start-period={start}s --retries=3 \\",
-        "    CMD " + json.dumps(healthcheck_argv(ctx, ctx.service.health_path)),
+        f"HEALTHCHECK --interval=10s --timeout=5s --start-period={start}s --retries=3 \\",
+        "    CMD " + json.dumps(healthcheck_argv(ctx, ctx.service.ready_path)),
         "STOPSIGNAL SIGTERM",
         "CMD " + json.dumps(list(ctx.command)),
     ]

@@ -183,8 +183,7 @@ class RolloutBase:
 
     def artifact_of(self, version: str, meta: Mapping[str, object], snapshot: Path) -> Artifact:
         """A release's recorded artifact when the runtime still has it, else prepared anew."""
-        recorded = meta.get("artifact")
-        known = Artifact.from_meta(recorded) if isinstance(recorded, dict) else None
+        known = Artifact.recorded(meta)
         source = ReleaseSource(self.ctx.service, version, snapshot)
         return self.ctx.runtime.prepare(source, known)
 

@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from moai_deploy.errors import MoaiError
+
 
 class InstanceState(StrEnum):
     STARTING = "starting"
@@ -26,9 +28,9 @@ class InstanceState(StrEnum):
     UNKNOWN = "unknown"
 
 
-class RuntimeUnavailableError(Exception):
+class RuntimeUnavailableError(MoaiError):
     """The runtime's engine cannot be reached (e.g. no Docker daemon); the message says why
-    and how to fix it."""
+    and how to fix it. Nothing was released (exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class Artifact:
             "summary": self.summary,
             "facts": dict(self.facts),
         }
+
+    @classmethod
+    def recorded(cls, release_meta: Mapping[str, Any]) -> Artifact | None:
+        """The artifact a release's ledger meta holds under "artifact", if any."""
+        data = release_meta.get("artifact")
+        return cls.from_meta(data) if isinstance(data, Mapping) else None
 
     @classmethod
     def from_meta(cls, data: Mapping[str, Any]) -> Artifact | None:
@@ -163,6 +171,10 @@ class Runtime(Protocol):
     """Where releases run; instances outlive the CLI process that started them."""
 
     name: str  # the spec's `runtime:` value, e.g. "local"
+
+    def preflight(self) -> None:
+        """Raise RuntimeUnavailableError when the runtime cannot work now (before any state)."""
+        ...
 
     def prepare(self, source: ReleaseSource, recorded: Artifact | None = None) -> Artifact:
         """Build (or reuse) the release's artifact; `recorded` is one the ledger holds for

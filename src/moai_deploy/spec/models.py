@@ -20,6 +20,7 @@ from moai_deploy.spec._types import (
     UrlPath,
 )
 from moai_deploy.spec.control import ApprovalsSpec, NotificationsSpec
+from moai_deploy.spec.docker import DockerSpec
 from moai_deploy.spec.gates import GatesSpec
 from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
 from moai_deploy.spec.strategies import Strategy
@@ -171,6 +172,9 @@ class Spec(Section):
     )
     releases: ReleasesSpec = Field(default_factory=ReleasesSpec)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    docker: DockerSpec = Field(
+        default_factory=DockerSpec, description="How the docker runtime builds and runs images."
+    )
     gates: GatesSpec = Field(
         default_factory=GatesSpec, description="Quality gates run before a release."
     )

@@ -48,12 +48,19 @@ class ImageSpec(Section):
         description="Base image of both Dockerfile stages (a build argument, PYTHON_IMAGE).",
     )
     dependencies: str = Field(
-        default="pyproject.toml",
-        description="File the build stage installs dependencies from (pyproject.toml or "
-        "requirements.txt), with uv.",
+        default="auto",
+        pattern=r"^(auto|[A-Za-z0-9_.][A-Za-z0-9_./-]*)$",
+        description="What the build stage installs dependencies from: auto (uv.lock, then "
+        "poetry.lock, requirements.txt, pyproject.toml, whichever the project has), or one "
+        "of those files, or another requirements file.",
     )
     uv_version: str = Field(
         default="0.9.5", pattern=r"^\d+\.\d+\.\d+$", description="uv release the build uses."
+    )
+    poetry_version: str = Field(
+        default="2.1.4",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="Poetry release the build uses for projects with a poetry.lock.",
     )
     dockerfile: str = Field(
         default="Dockerfile",

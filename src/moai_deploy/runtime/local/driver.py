@@ -37,6 +37,9 @@ class LocalRuntime:
         self.service: ServiceSpec = settings.spec.service
         self.supervisor = SupervisorRuntime(settings.layout.supervisor)
 
+    def preflight(self) -> None:
+        """Nothing to check: supervisord is started on demand."""
+
     # -- artifacts -------------------------------------------------------------------
 
     def prepare(self, source: ReleaseSource, recorded: Artifact | None = None) -> Artifact:
