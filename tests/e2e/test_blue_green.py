@@ -12,12 +12,13 @@ import httpx
 import pytest
 
 from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
 from moai_deploy.runtime.base import InstanceState
 
-from .conftest import ENV, edit_spec, make_v2, reopen
+from .conftest import ENV, RUNTIMES, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,7 @@ def test_first_deploy_serves_through_traefik_and_is_recorded(project: Project) -
     assert audit[0].action == "deploy" and audit[0].outcome == "succeeded"
 
 
+@pytest.mark.parametrize("project_dir", RUNTIMES, indirect=True)
 def test_never_ready_release_fails_and_leaves_traffic_untouched(project_dir: Path) -> None:
     project = reopen(project_dir)
     v1 = operations.deploy(project, ENV, "v1")
@@ -93,6 +95,29 @@ def test_rollback_serves_the_previous_code(project_dir: Path) -> None:
     assert not any(_pid_alive(pid) for pid in green_pids if pid)
     actions = [a.action for a in project.ledger.list_audit(project.service, ENV)]
     assert actions[:3] == ["rollback", "deploy", "deploy"]
+
+
+@pytest.mark.parametrize("project_dir", RUNTIMES, indirect=True)
+def test_blue_green_and_rollback_under_16_keep_alive_clients_lose_no_request(
+    project_dir: Path,
+) -> None:
+    project = reopen(project_dir)
+    operations.deploy(project, ENV, "v1")
+    make_v2(project_dir)
+    url = f"http://127.0.0.1:{project.loaded.spec.port_of(ENV)}/"
+    load = start_load_in_background(url, duration=240, concurrency=16)
+    try:
+        v2 = operations.deploy(project, ENV, "v2")
+        served_v2 = _served_version(project)
+        back = operations.rollback(project, ENV)
+    finally:
+        load.stop()
+        report = load.result(timeout=30)
+    assert (v2.status, back.status, back.version) == ("succeeded", "succeeded", "v1")
+    assert served_v2 == "2.0.0" and _served_version(project) == "1.0.0"
+    served = {v for _, counts in report.versions_timeline() for v in counts}
+    assert {"1.0.0", "2.0.0"} <= served
+    assert report.total > 500 and report.failed == 0, report.to_dict()
 
 
 def test_rollback_to_a_named_version_and_unknown_version(project_dir: Path) -> None:

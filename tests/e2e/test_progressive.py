@@ -15,7 +15,7 @@ from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
 
-from .conftest import ENV, Recorder, edit_spec, make_v2, reopen
+from .conftest import ENV, RUNTIMES, Recorder, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,7 @@ def _assert_events_in_order(project: Project, release_id: int) -> None:
     assert all(e.environment == ENV and e.service == "hello" for e in events)
 
 
+@pytest.mark.parametrize("project_dir", RUNTIMES, indirect=True)
 def test_rolling_update_replaces_instances_in_batches_with_zero_failures(project_dir: Path) -> None:
     project = reopen(project_dir)
     edit_spec(project_dir, ENV, replicas=3)

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,19 +122,27 @@ def _timed(
         phases.marks.append((name, start, clock()))
 
 
-def run_demo(example: Path | None, duration: float) -> int:
+def run_demo(example: Path | None, duration: float, runtime: str = "local") -> int:
     """Run the demo; 0 when every release step worked and no request failed."""
     source = find_example(example)
     workspace = Path(tempfile.mkdtemp(prefix="moai-demo-"))
     started = time.monotonic()
     try:
-        project_dir = prepare_workspace(source, workspace)
-        project = Project.open(project_dir / "moai-deploy.yaml")
-        try:
-            return _scenario(project, project_dir, duration, started)
-        finally:
-            operations.down(project, ENVIRONMENT)
-            project.close()
+        with ExitStack() as stack:
+            project_dir = prepare_workspace(source, workspace)
+            if runtime == "docker":
+                from moai_deploy.cli.demo_docker import docker_demo, remove_images, use_docker
+
+                registry, base = stack.enter_context(docker_demo(workspace))
+                use_docker(project_dir, ENVIRONMENT, registry, base)
+            project = Project.open(project_dir / "moai-deploy.yaml")
+            try:
+                return _scenario(project, project_dir, duration, started)
+            finally:
+                operations.down(project, ENVIRONMENT)
+                if runtime == "docker":
+                    remove_images(project)
+                project.close()
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

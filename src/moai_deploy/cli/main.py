@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import control, gates, logs, ops, render, sbom, trace
+from moai_deploy.cli import control, doctor, gates, logs, ops, render, sbom, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -231,11 +231,16 @@ def init(
 def demo(
     example: Annotated[Path | None, typer.Option(help="Example service folder.")] = None,
     duration: Annotated[float, typer.Option(help="Seconds of load.")] = 20.0,
+    runtime: Annotated[
+        str, typer.Option(help="Where the demo runs: local (default) or docker.")
+    ] = "local",
 ) -> None:
     """Deploy v1, switch to v2 blue-green under load, roll back, and count every request."""
     from moai_deploy.cli.demo import run_demo
 
-    raise typer.Exit(run_demo(example, duration))
+    if runtime not in ("local", "docker"):
+        raise typer.BadParameter("use local or docker", param_hint="--runtime")
+    raise typer.Exit(run_demo(example, duration, runtime))
 
 
 def _version_callback(value: bool) -> None:
@@ -263,6 +268,7 @@ gates.register(app)
 sbom.register(app)
 logs.register(app)
 control.register(app)
+doctor.register(app)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moai_deploy.build.snapshot import is_tracked
+from moai_deploy.checks import Check
 from moai_deploy.errors import BadInputError
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.paths import StateLayout, default_cache_dir
@@ -120,6 +121,25 @@ class Project:
 
     def stop_router(self) -> None:
         self.traefik.stop()
+
+    def doctor(self) -> list[Check]:
+        """Everything the project's environments need here, checked now."""
+        from moai_deploy.traffic.traefik.doctor import binary_check, port_checks
+
+        checks = [binary_check()]
+        ports: dict[str, tuple[str, int]] = {}
+        for name in self.loaded.spec.environments:
+            ports[name] = (name, self.loaded.spec.port_of(name))
+            preview = self.preview_port(name)
+            if preview is not None:
+                ports[preview_entrypoint(name)] = (name, preview)
+        checks += port_checks(self.traefik, ports)
+        by_runtime: dict[str, list[str]] = {}
+        for name in self.loaded.spec.environments:
+            by_runtime.setdefault(self.environment(name).runtime, []).append(name)
+        for runtime, environments in sorted(by_runtime.items()):
+            checks += self.driver(runtime).diagnose(", ".join(environments))
+        return checks
 
     def traffic_stats(self) -> Callable[[str, float], WindowStats | None]:
         """Per-backend request stats over a window, from the router's own metrics."""

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from moai_deploy.checks import Check
 from moai_deploy.errors import MoaiError
 
 
@@ -174,6 +175,10 @@ class Runtime(Protocol):
 
     def preflight(self) -> None:
         """Raise RuntimeUnavailableError when the runtime cannot work now (before any state)."""
+        ...
+
+    def diagnose(self, scope: str) -> list[Check]:
+        """What this runtime needs here, checked now, with a fix for each problem."""
         ...
 
     def prepare(self, source: ReleaseSource, recorded: Artifact | None = None) -> Artifact:

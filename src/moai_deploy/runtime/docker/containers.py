@@ -124,6 +124,9 @@ def host_config(
         "read_only": options.read_only,
         "tmpfs": dict(options.tmpfs),
         "volumes": volumes,
+        # An init as pid 1 forwards SIGTERM: a server still starting (no handler yet) stops
+        # at once instead of ignoring it, as pid 1 does, until the SIGKILL.
+        "init": True,
         "security_opt": ["no-new-privileges"],
         "cap_drop": ["ALL"],
     }

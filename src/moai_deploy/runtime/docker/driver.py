@@ -17,14 +17,17 @@ from typing import Any
 import docker
 from docker.errors import APIError, NotFound
 
+from moai_deploy.checks import Check
 from moai_deploy.render.bind import container_command
 from moai_deploy.render.context import merged_targets
+from moai_deploy.render.docker import UID
 from moai_deploy.runtime.base import (
     Artifact,
     CommandResult,
     CommandSpec,
     InstanceStatus,
     ReleaseSource,
+    SharedPath,
     WorkloadSpec,
     free_port,
 )
@@ -57,6 +60,11 @@ class DockerRuntime:
 
     def preflight(self) -> None:
         self.client  # noqa: B018 - connecting is the check
+
+    def diagnose(self, scope: str) -> list[Check]:
+        from moai_deploy.runtime.docker.doctor import diagnose
+
+        return diagnose(self.spec, scope)
 
     # -- artifacts -------------------------------------------------------------------
 
@@ -111,6 +119,7 @@ class DockerRuntime:
             "MOAI_DEPLOY_INSTANCE": workload.name,
         }
         prefix = f"moai-{workload.service}-{workload.environment}-{self.scope}"
+        self._ensure_volumes(workload.artifact, workload.shared, prefix)
         return self.client.containers.create(
             image=workload.artifact.facts.get("image_id") or workload.artifact.reference,
             name=name,
@@ -187,6 +196,7 @@ class DockerRuntime:
         name = self._container_name(command.name)
         prefix = f"moai-{command.service}-{command.environment}-{self.scope}"
         with engine_errors(f"running {command.argv[0]}"):
+            self._ensure_volumes(command.artifact, command.shared, prefix)
             self._discard(name)
             container = self.client.containers.create(
                 image=command.artifact.facts.get("image_id") or command.artifact.reference,
@@ -204,6 +214,28 @@ class DockerRuntime:
             finally:
                 self._discard(name)
                 self.secrets.remove(name)
+
+    def _ensure_volumes(
+        self, artifact: Artifact, shared: tuple[SharedPath, ...], prefix: str
+    ) -> None:
+        """Create each shared path's named volume once, owned by the image's user (uid 1000):
+        a new volume is root's, and the service never runs as root."""
+        for item in shared:
+            volume = f"{prefix}-{item.name}"
+            try:
+                self.client.volumes.get(volume)
+                continue
+            except NotFound:
+                self.client.volumes.create(volume, labels={f"{LABEL}.scope": self.scope})
+            self.client.containers.run(
+                artifact.facts.get("image_id") or artifact.reference,
+                ["chown", f"{UID}:{UID}", "/volume"],
+                user="0",
+                volumes={volume: {"bind": "/volume", "mode": "rw"}},
+                entrypoint=[],
+                remove=True,
+                network_mode="none",
+            )
 
     def _discard(self, name: str) -> None:
         try:

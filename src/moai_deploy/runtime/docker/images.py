@@ -143,12 +143,13 @@ class ImageBuilder:
         for image in self.client.images.list(filters=filters):
             if image.id in wanted or any(d in wanted for d in image.attrs.get("RepoDigests", [])):
                 continue
+            if self.client.containers.list(all=True, filters={"ancestor": image.id or ""}):
+                continue  # a container still runs it
             try:
-                for tag in image.tags:
-                    self.client.images.remove(tag, noprune=True)
-                self.client.images.remove(image.id or "", force=False)
+                # Forced: the image has a tag and a digest reference; both go.
+                self.client.images.remove(image.id or "", force=True)
             except APIError:
-                continue  # still used by a container: kept
+                continue
             removed.append(image.tags[0] if image.tags else image.id or "")
         return removed
 

@@ -3,11 +3,15 @@ instances are processes under this state folder's supervisord."""
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
+import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from moai_deploy.build.pyenv import PythonEnv, ensure_env, interpreter_env
+from moai_deploy.checks import Check
 from moai_deploy.runtime.base import (
     Artifact,
     CommandResult,
@@ -39,6 +43,25 @@ class LocalRuntime:
 
     def preflight(self) -> None:
         """Nothing to check: supervisord is started on demand."""
+
+    def diagnose(self, scope: str) -> list[Check]:
+        """supervisord importable by this Python; uv for release environments."""
+        found = importlib.util.find_spec("supervisor.supervisord") is not None
+        checks = [
+            Check(
+                scope,
+                "supervisord available",
+                found,
+                f"supervisor package in {sys.prefix}" if found else "supervisor is not installed",
+                "" if found else "`pip install supervisor` into moai-deploy's environment",
+            )
+        ]
+        if self.service.python is None:
+            uv = Path(sys.executable).parent / "uv"
+            has_uv = uv.is_file() or shutil.which("uv") is not None
+            fix = "" if has_uv else "`pip install uv` into moai-deploy's environment"
+            checks.append(Check(scope, "uv available (release environments)", has_uv, "", fix))
+        return checks
 
     # -- artifacts -------------------------------------------------------------------
 
