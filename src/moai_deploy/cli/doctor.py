@@ -31,9 +31,11 @@ def doctor(
         for check in checks:
             mark = "[green]ok  [/]" if check.ok else "[red]FAIL[/]"
             detail = f" ({check.detail})" if check.detail else ""
-            console.print(f"{mark} {check.scope}: {check.name}{detail}", highlight=False)
+            console.print(
+                f"{mark} {check.scope}: {check.name}{detail}", highlight=False, soft_wrap=True
+            )
             if check.fix:
-                console.print(f"       fix: {check.fix}", highlight=False)
+                console.print(f"       fix: {check.fix}", highlight=False, soft_wrap=True)
         verdict = "all checks passed" if not failed else f"{len(failed)} problem(s)"
         console.print(f"[{'green' if not failed else 'red'}]{verdict}[/]")
     raise typer.Exit(1 if failed else 0)

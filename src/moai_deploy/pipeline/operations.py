@@ -262,10 +262,7 @@ def retry(
 
 def _prune(project: Project) -> None:
     """Keep the newest snapshots and artifacts (`releases.keep` per environment), never one
-    that a live or unfinished release uses.
-
-    A pruned snapshot of a git project is rebuilt from its commit when rolled back to.
-    """
+    a live or unfinished release uses (a pruned snapshot is rebuilt from its commit)."""
     keep = project.loaded.spec.releases.keep
     protected: set[Path] = set()
     artifacts: list[Artifact] = []

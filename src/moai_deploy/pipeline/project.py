@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from moai_deploy.build.snapshot import is_tracked
 from moai_deploy.checks import Check
-from moai_deploy.errors import BadInputError
+from moai_deploy.errors import BadInputError, ReleaseFailedError
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
@@ -113,8 +113,29 @@ class Project:
         return TraefikRouter(self.traefik)
 
     def ensure_router(self) -> None:
-        """Start the project's router process if it is not running."""
-        self.traefik.ensure_running()
+        """Start the project's router process if it is not running; a port another process
+        holds is bad input (exit 2), found before anything is recorded."""
+        from moai_deploy.traffic.base import TrafficError
+        from moai_deploy.traffic.traefik.doctor import port_checks
+
+        taken = [c for c in port_checks(self.traefik, self._router_ports()) if not c.ok]
+        if taken:
+            lines = [f"{c.scope}: {c.name.removesuffix(' free')} is {c.detail}" for c in taken]
+            raise BadInputError("\n".join([*lines, f"    fix: {taken[0].fix}"]))
+        try:
+            self.traefik.ensure_running()
+        except TrafficError as exc:
+            raise ReleaseFailedError(f"the router did not start: {exc}") from None
+
+    def _router_ports(self) -> dict[str, tuple[str, int]]:
+        """Entrypoint -> (environment, port) of every environment (and preview)."""
+        ports: dict[str, tuple[str, int]] = {}
+        for name in self.loaded.spec.environments:
+            ports[name] = (name, self.loaded.spec.port_of(name))
+            preview = self.preview_port(name)
+            if preview is not None:
+                ports[preview_entrypoint(name)] = (name, preview)
+        return ports
 
     def router_running(self) -> bool:
         return self.traefik.is_running()
@@ -126,14 +147,7 @@ class Project:
         """Everything the project's environments need here, checked now."""
         from moai_deploy.traffic.traefik.doctor import binary_check, port_checks
 
-        checks = [binary_check()]
-        ports: dict[str, tuple[str, int]] = {}
-        for name in self.loaded.spec.environments:
-            ports[name] = (name, self.loaded.spec.port_of(name))
-            preview = self.preview_port(name)
-            if preview is not None:
-                ports[preview_entrypoint(name)] = (name, preview)
-        checks += port_checks(self.traefik, ports)
+        checks = [binary_check(), *port_checks(self.traefik, self._router_ports())]
         by_runtime: dict[str, list[str]] = {}
         for name in self.loaded.spec.environments:
             by_runtime.setdefault(self.environment(name).runtime, []).append(name)
