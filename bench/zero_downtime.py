@@ -1,6 +1,8 @@
 """Zero downtime, measured: releases under load, per strategy, vs a naive restart.
 
-Run by hand: `python bench/zero_downtime.py [--rounds 3] [--concurrency 16]`.
+Run by hand: `python bench/zero_downtime.py [--rounds 3] [--concurrency 16]`;
+`--runtime docker` measures the Docker runtime against `docker-compose up -d` instead
+(bench/_docker.py).
 Keep-alive clients load the example service through Traefik while releases happen:
 blue-green, canary (25 -> 50 -> 100 %) and rolling (2 instances, surge 1), then the
 baseline in the same run: stop every instance and start the new ones on the same ports
@@ -170,7 +172,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--runtime", choices=["local", "docker"], default="local")
     args = parser.parse_args()
+    if args.runtime == "docker":
+        import _docker
+
+        return _docker.run(args.rounds, args.concurrency)
     with tempfile.TemporaryDirectory(prefix="moai-bench-") as scratch:
         project_dir = prepare_workspace(find_example(None), Path(scratch))
         edit_environment(project_dir, replicas=2)

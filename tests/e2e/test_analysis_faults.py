@@ -42,9 +42,11 @@ def _with_v1(project_dir: Path) -> None:
         project.close()
 
 
-def _deploy_under_load(project_dir: Path, recorder: Recorder) -> tuple[Any, LoadReport]:
+def _deploy_under_load(
+    project_dir: Path, recorder: Recorder, concurrency: int = 8
+) -> tuple[Any, LoadReport]:
     project = reopen(project_dir)
-    load = start_load_in_background(_url(project), duration=90, concurrency=16)
+    load = start_load_in_background(_url(project), duration=90, concurrency=concurrency)
     result: Any
     try:
         result = operations.deploy(project, ENV, "v2", recorder)
@@ -87,7 +89,7 @@ def test_error_rate_30_percent_aborts_at_first_analysis_within_two_intervals(
     make_v2(project_dir)
     recorder = Recorder()
 
-    result, report = _deploy_under_load(project_dir, recorder)
+    result, report = _deploy_under_load(project_dir, recorder, concurrency=16)
 
     assert isinstance(result, ReleaseFailedError)
     assert _latest(project_dir).status == "aborted"
