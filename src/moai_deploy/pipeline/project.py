@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from moai_deploy.build.snapshot import is_tracked
 from moai_deploy.errors import BadInputError
 from moai_deploy.ledger.store import Ledger, ledger_url
+from moai_deploy.notify.base import Notifier
 from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway
@@ -130,6 +131,21 @@ class Project:
     def route(self, environment: str) -> str:
         return f"{self.service}-{environment}"
 
+    @cached_property
+    def notifiers(self) -> list[Notifier]:
+        """The spec's webhooks (signing keys resolved from secrets), started on first use."""
+        from moai_deploy.notify.setup import webhook_notifiers
+
+        return webhook_notifiers(self.loaded.spec, self.secrets(), self.ledger)
+
+    def notifying(self, environment: str, reporter: Reporter) -> Reporter:
+        """`reporter`, also telling the notifiers about release transitions."""
+        if not self.loaded.spec.notifications.webhooks:
+            return reporter
+        from moai_deploy.notify.dispatch import NotifyingReporter
+
+        return NotifyingReporter(reporter, self.notifiers, self.ledger, (self.service, environment))
+
     def rollout_context(
         self, config: EnvironmentConfig, secrets: SecretResolver, reporter: Reporter | None = None
     ) -> RolloutContext:
@@ -141,7 +157,7 @@ class Project:
             runtime=self.driver(config.runtime),
             router=self.router,
             secrets=secrets,
-            reporter=reporter or NullReporter(),
+            reporter=self.notifying(config.name, reporter or NullReporter()),
         )
 
     def analysis_gateway(self) -> AnalysisGateway:
@@ -153,5 +169,8 @@ class Project:
         return MetricsAnalysis(lambda: TraefikMetricProvider(traefik.metrics_url), None)
 
     def close(self) -> None:
+        if "notifiers" in self.__dict__:
+            for notifier in self.notifiers:
+                notifier.close(timeout=30.0)  # deliveries queued by this command go out
         if "ledger" in self.__dict__:
             self.ledger.close()
