@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import control, gates, logs, ops, render, sbom, trace
+from moai_deploy.cli import control, gates, logs, monitor, ops, render, sbom, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -263,6 +263,7 @@ gates.register(app)
 sbom.register(app)
 logs.register(app)
 control.register(app)
+monitor.register(app)
 
 
 def run() -> None:
