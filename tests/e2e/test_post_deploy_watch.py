@@ -1,8 +1,9 @@
 """The post-deploy watch end to end: `monitor up` (real Prometheus and Alertmanager from
 Debian), the example service under load, a release that passes its watch, then a fault
 that starts after the switch: the rendered HighErrorRate alert fires in Prometheus,
-Alertmanager delivers it to moai-deploy's receiver, and the watch rolls the release back
-within its window, with 0 % of the traffic on the bad version afterwards.
+Alertmanager delivers it to moai-deploy's receiver (alert log, then the spec's webhook as an
+`alert_firing` notification), and the watch rolls the release back within its window, with
+0 % of the traffic on the bad version afterwards.
 
 Short windows keep it quick: scrape and evaluation every 1 s, rate over 5 s, `for: 2s`.
 """
@@ -12,12 +13,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from ruamel.yaml import YAML
 
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.monitor import stack
@@ -53,6 +57,53 @@ def _make_v3_faulty(project_dir: Path) -> None:
     edit_spec(project_dir, ENV, env=env, monitoring=_monitoring("60s"))
 
 
+class _Webhook:
+    """A real HTTP endpoint standing in for the team's chat: records what it is sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for(self, event: str, version: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for body in self.bodies:
+                text = json.dumps(body)
+                if event in text and f'"{version}"' in text:
+                    return body
+            time.sleep(0.5)
+        raise AssertionError(f"the webhook got no {event} for {version}: {self.bodies}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _add_webhook(project_dir: Path, url: str) -> None:
+    yaml = YAML(typ="rt")
+    spec_path = project_dir / "moai-deploy.yaml"
+    data = yaml.load(spec_path)
+    data["notifications"] = {"webhooks": [{"name": "ops", "url": url, "events": ["alert_firing"]}]}
+    yaml.dump(data, spec_path)
+    subprocess.run(
+        ["git", "commit", "-qam", "alerts to the ops webhook"], cwd=project_dir, check=True
+    )
+
+
 def _delivered(alerts_log: Path, version: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,6 +121,8 @@ def test_watch_passes_a_healthy_release_and_rolls_back_a_fault_after_the_switch(
     project_dir: Path,
 ) -> None:
     edit_spec(project_dir, ENV, monitoring=_monitoring("4s"))
+    webhook = _Webhook()
+    _add_webhook(project_dir, webhook.url)
     project = reopen(project_dir)
     url = f"http://127.0.0.1:{project.loaded.spec.port_of(ENV)}/"
     try:
@@ -102,16 +155,19 @@ def test_watch_passes_a_healthy_release_and_rolls_back_a_fault_after_the_switch(
             report = load.result(timeout=60)
         bad = project.ledger.list_releases(project.service, ENV, limit=1)[0]
         delivered = _delivered(paths.alerts_log, "v3")
+        notified = webhook.wait_for("alert_firing", "v3")
         shown = _cli(project_dir, "monitor", "status")
     finally:
         stopped = _cli(project_dir, "monitor", "down")
         project.close()
+        webhook.close()
 
     assert bad.version == "v3" and bad.status == "aborted"
     assert "post-deploy watch" in (bad.message or "")
     undone = [f for _, name, f in recorder.events if name == "undone"]
     assert undone and "HighErrorRate" in undone[0]["reason"]
     assert delivered["status"] == "firing"
+    assert "HighErrorRate" in json.dumps(notified)  # Alertmanager -> receiver -> webhooks
 
     origin = report.started_at
     faulty = [s for s in report.samples if s.version == "3.0.0"]

@@ -35,7 +35,7 @@ def test_prometheus_config_scrapes_traefik_and_instances_with_the_shortest_inter
     tmp_path: Path,
 ) -> None:
     spec = _spec(scrape_interval="1s", evaluation_interval="2s")
-    paths = StackPaths(tmp_path)
+    paths = StackPaths(tmp_path, tmp_path / "moai-deploy.yaml")
     doc = yaml.safe_load(config.prometheus_config(spec, paths, PORTS))
     assert doc["global"]["scrape_interval"] == "1s"
     assert doc["global"]["evaluation_interval"] == "2s"
@@ -162,3 +162,43 @@ def test_watch_is_planned_right_before_promote_only_when_it_can_roll_back() -> N
 def test_alert_queries_fail_clearly_when_prometheus_is_not_there() -> None:
     with pytest.raises(prom_alerts.PrometheusQueryError, match="did not answer"):
         prom_alerts.alerts("http://127.0.0.1:9", "hello", "demo")
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def notify(self, notification: object) -> None:
+        self.sent.append(notification)
+
+    def close(self, timeout: float) -> None:
+        return None
+
+
+def test_each_delivered_alert_becomes_a_notification(tmp_path: Path) -> None:
+    collect = _Collect()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.make_handler(tmp_path / "a", [collect]))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    labels = {"alertname": "HighErrorRate", "service": "hello", "environment": "demo"}
+    payload = {
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {**labels, "version": "v3"},
+                "annotations": {"summary": "5xx share above 5%"},
+            },
+            {"status": "resolved", "labels": labels, "annotations": {}},
+        ],
+    }
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+        assert httpx.post(url, json=payload).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    events = [(n.event, n.version, n.message) for n in collect.sent]  # type: ignore[attr-defined]
+    assert events == [
+        ("alert_firing", "v3", "HighErrorRate: 5xx share above 5%"),
+        ("alert_resolved", None, "HighErrorRate: HighErrorRate"),
+    ]

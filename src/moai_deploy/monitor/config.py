@@ -28,6 +28,7 @@ class StackPaths:
     """Every file and folder of the stack, under STATE/monitor."""
 
     root: Path
+    spec: Path  # the project's spec (the receiver sends alerts to its webhooks)
 
     @property
     def state_file(self) -> Path:

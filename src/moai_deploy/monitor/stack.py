@@ -69,12 +69,12 @@ class StackState:
 
 
 def paths_of(project: Project) -> StackPaths:
-    return stack_paths(project.layout.root)
+    return stack_paths(project.layout.root, project.loaded.path)
 
 
-def stack_paths(state_root: Path) -> StackPaths:
+def stack_paths(state_root: Path, spec: Path) -> StackPaths:
     """The stack's files under a state folder."""
-    return StackPaths(state_root / "monitor")
+    return StackPaths(state_root / "monitor", spec.resolve())
 
 
 def _program(*names: str) -> str:
@@ -105,8 +105,8 @@ def _argv(part: str, paths: StackPaths, ports: StackPorts) -> list[str]:
             f"--web.listen-address=127.0.0.1:{ports.alertmanager}",
             "--cluster.listen-address=",  # no gossip port: a single local instance
         ]
-    receiver = [sys.executable, "-m", "moai_deploy.monitor.receiver"]
-    return [*receiver, f"--port={ports.receiver}", f"--out={paths.alerts_log}"]
+    receiver = [sys.executable, "-m", "moai_deploy.monitor.receiver", f"--port={ports.receiver}"]
+    return [*receiver, f"--out={paths.alerts_log}", f"--spec={paths.spec}"]
 
 
 def _ready_url(part: str, ports: StackPorts) -> str:

@@ -64,7 +64,7 @@ def with_watch(steps: list[Step], ctx: RolloutContext, situation: Situation) -> 
 
 
 def _prometheus(host: WatchHost) -> str:
-    paths = stack_paths(host.ctx.layout.root)
+    paths = stack_paths(host.ctx.layout.root, host.ctx.loaded.path)
     state = running_state(paths)
     if state is None:
         raise ReleaseFailedError(
