@@ -22,6 +22,7 @@ from moai_deploy.spec._types import (
 from moai_deploy.spec.control import ApprovalsSpec, NotificationsSpec
 from moai_deploy.spec.gates import GatesSpec
 from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
+from moai_deploy.spec.pipeline import PipelineSpec
 from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
@@ -180,6 +181,9 @@ class Spec(Section):
     monitoring: MonitoringSpec = Field(
         default_factory=MonitoringSpec,
         description="Alerts, dashboard, local monitoring stack and post-deploy watch.",
+    )
+    pipeline: PipelineSpec | None = Field(
+        default=None, description="What `moai-deploy ship` runs: stages of deploy and tests."
     )
     notifications: NotificationsSpec = Field(
         default_factory=NotificationsSpec,
