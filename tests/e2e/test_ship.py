@@ -52,6 +52,7 @@ def _small(project_dir: Path) -> None:
     spec = project_dir / "moai-deploy.yaml"
     data = yaml.load(spec)
     data.setdefault("gates", {})["required"] = {}
+    data["environments"]["production"].pop("monitoring", None)  # no 5-minute watch here
     yaml.dump(data, spec)
     fast = {"type": "blue_green", "scale_down_delay": "0s"}
     edit_spec(project_dir, "staging", replicas=1, strategy=fast)
