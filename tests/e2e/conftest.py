@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from moai_deploy.cli.demo import edit_environment, find_example, make_v2, prepare_workspace
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.reporter import RecordingReporter
+from moai_deploy.spec.models import TrafficSpec
 
 ENV = "demo"
 
 
+# The routers a test runs on when parametrized over them: `@pytest.mark.parametrize("router",
+# ROUTERS)`; unparametrized tests use the spec's default router.
+ROUTERS = ("traefik", "haproxy")
+DEFAULT_ROUTER = TrafficSpec().router
+OTHER_ROUTER = next(r for r in ROUTERS if r != DEFAULT_ROUTER)
+
+
 @pytest.fixture
-def project_dir(tmp_path: Path) -> Iterator[Path]:
+def router() -> str | None:
+    return os.environ.get("MOAI_TEST_ROUTER")  # e.g. the whole suite on one router, by hand
+
+
+def use_router(directory: Path, router: str) -> None:
+    """Set `traffic.router` in the scratch spec and commit it."""
+    yaml = YAML(typ="rt")
+    spec_path = directory / "moai-deploy.yaml"
+    data = yaml.load(spec_path)
+    data.setdefault("traffic", {})["router"] = router
+    yaml.dump(data, spec_path)
+    subprocess.run(
+        ["git", "-C", str(directory), "commit", "-q", "-am", f"spec: router {router}"],
+        check=True,
+    )
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, router: str | None) -> Iterator[Path]:
     directory = prepare_workspace(find_example(None), tmp_path)
+    if router is not None:
+        use_router(directory, router)
     yield directory
     project = Project.open(directory / "moai-deploy.yaml")
     try:
@@ -44,4 +75,4 @@ def reopen(project_dir: Path) -> Project:
 Recorder = RecordingReporter
 
 
-__all__ = ["ENV", "Recorder", "edit_spec", "make_v2", "reopen"]
+__all__ = ["ENV", "OTHER_ROUTER", "ROUTERS", "Recorder", "edit_spec", "make_v2", "reopen"]

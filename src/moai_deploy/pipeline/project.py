@@ -1,11 +1,13 @@
 """A project: its spec, its state folder and the providers that act on it.
 
 This is the one place that picks implementations (SQLite/PostgreSQL ledger, the runtime
-driver each environment names, the Traefik router); everything else only sees protocols.
+driver each environment names, the Traefik or HAProxy router `traffic.router` names);
+everything else only sees protocols.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,11 +29,16 @@ from moai_deploy.spec.loader import LoadedSpec, load_spec
 from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
-from moai_deploy.traffic.traefik.process import TraefikProcess
-from moai_deploy.traffic.traefik.router import TraefikRouter
+from moai_deploy.traffic.base import TrafficError, TrafficRouter
+from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
+from moai_deploy.traffic.haproxy import HaproxyProcess, HaproxyRouter
+from moai_deploy.traffic.traefik import TraefikProcess, TraefikRouter
 
 if TYPE_CHECKING:
+    from moai_deploy.analysis.haproxy import LogWindow
     from moai_deploy.analysis.traefik.scrape import WindowStats
+
+ROUTERS = ("traefik", "haproxy")
 
 
 @dataclass
@@ -91,15 +98,39 @@ class Project:
         names = {self.environment(env).runtime for env in self.loaded.spec.environments}
         return [self.driver(name) for name in sorted(names)]
 
-    @cached_property
-    def traefik(self) -> TraefikProcess:
+    def _entrypoints(self) -> dict[str, int]:
         spec = self.loaded.spec
         entrypoints = {name: spec.port_of(name) for name in spec.environments}
         for name in spec.environments:
             port = self.preview_port(name)
             if port is not None:
                 entrypoints[preview_entrypoint(name)] = port
-        return TraefikProcess(self.layout.traefik, entrypoints, host=spec.traffic.host)
+        return entrypoints
+
+    @cached_property
+    def proxy(self) -> ExclusiveRouterProcess:
+        """The process of the router `traffic.router` picks; it takes over from the other."""
+        chosen = self.loaded.spec.traffic.router
+        others = []
+        for name in ROUTERS:
+            if name != chosen:
+                with contextlib.suppress(TrafficError):  # cannot run here, so is not running
+                    others.append(self._router_pair(name))
+        return ExclusiveRouterProcess(self._router_pair(chosen), others, self._routes)
+
+    def _router_pair(self, name: str) -> RouterPair:
+        spec = self.loaded.spec
+        entrypoints, host = self._entrypoints(), spec.traffic.host
+        if name == "haproxy":
+            root = self.layout.root / "haproxy"
+            haproxy = HaproxyProcess(root, entrypoints, host, spec.service.ready_path)
+            return RouterPair(haproxy, HaproxyRouter(haproxy))
+        traefik = TraefikProcess(self.layout.traefik, entrypoints, host=host)
+        return RouterPair(traefik, TraefikRouter(traefik))
+
+    def _routes(self) -> list[str]:
+        names = [self.route(env) for env in self.loaded.spec.environments]
+        return [*names, *(f"{name}-preview" for name in names)]
 
     def preview_port(self, environment: str) -> int | None:
         """Where the new colour is reachable before the switch (pre-promotion analysis)."""
@@ -109,24 +140,30 @@ class Project:
         return strategy.preview_port or self.loaded.spec.port_of(environment) + 1000
 
     @cached_property
-    def router(self) -> TraefikRouter:
-        return TraefikRouter(self.traefik)
+    def router(self) -> TrafficRouter:
+        return self.proxy.chosen.router
 
     def ensure_router(self) -> None:
-        """Start the project's router process if it is not running."""
-        self.traefik.ensure_running()
+        """Start the project's router process if it is not running (taking over the ports
+        and routings from the other router after `traffic.router` changed)."""
+        self.proxy.ensure_running()
 
     def router_running(self) -> bool:
-        return self.traefik.is_running()
+        return self.proxy.is_running()
 
     def stop_router(self) -> None:
-        self.traefik.stop()
+        self.proxy.stop()
 
-    def traffic_stats(self) -> Callable[[str, float], WindowStats | None]:
+    def traffic_stats(self) -> Callable[[str, float], WindowStats | LogWindow | None]:
         """Per-backend request stats over a window, from the router's own metrics."""
+        from moai_deploy.analysis.haproxy import HaproxyMetricProvider
         from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
 
-        return TraefikMetricProvider(self.traefik.metrics_url).stats
+        process = self.proxy.chosen.process
+        if isinstance(process, HaproxyProcess):
+            return HaproxyMetricProvider(process.access_log).stats
+        assert isinstance(process, TraefikProcess)
+        return TraefikMetricProvider(process.metrics_url).stats
 
     def route(self, environment: str) -> str:
         return f"{self.service}-{environment}"
@@ -161,12 +198,17 @@ class Project:
         )
 
     def analysis_gateway(self) -> AnalysisGateway:
-        """Analysis over this project's Traefik metrics (or a Prometheus a metric names)."""
+        """Analysis over this project's router metrics (or a Prometheus a metric names)."""
+        from moai_deploy.analysis.haproxy import HaproxyMetricProvider, RequestLog
         from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
         from moai_deploy.pipeline.analysis import MetricsAnalysis
 
-        traefik = self.traefik
-        return MetricsAnalysis(lambda: TraefikMetricProvider(traefik.metrics_url), None)
+        process = self.proxy.chosen.process
+        if isinstance(process, HaproxyProcess):
+            log = RequestLog(process.access_log)  # judge samples too, from the same requests
+            return MetricsAnalysis(lambda: HaproxyMetricProvider(process.access_log, log), log)
+        assert isinstance(process, TraefikProcess)
+        return MetricsAnalysis(lambda: TraefikMetricProvider(process.metrics_url), None)
 
     def close(self) -> None:
         if "notifiers" in self.__dict__:

@@ -105,7 +105,7 @@ class EnvironmentOverlay(Section):
         default=None, description="Instances to run."
     )
     port: Port | None = Field(
-        default=None, description="Port Traefik listens on for this environment."
+        default=None, description="Port the router listens on for this environment."
     )
     env: dict[EnvVarName, str] | None = Field(
         default=None,
@@ -145,10 +145,15 @@ class ReleasesSpec(Section):
 
 
 class TrafficSpec(Section):
-    """Where the router listens."""
+    """Which router carries the traffic, and where it listens."""
 
+    router: Literal["traefik", "haproxy"] = Field(
+        default="traefik",
+        description="The proxy in front of the instances: traefik (file provider, hot "
+        "reload) or haproxy (runtime API: weights and servers change without a reload).",
+    )
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
-        default="127.0.0.1", description="Address Traefik's entrypoints bind to."
+        default="127.0.0.1", description="Address the router's entrypoints bind to."
     )
     public: bool = Field(
         default=False,
