@@ -18,7 +18,7 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
 from moai_deploy.runtime.base import InstanceState
 
-from .conftest import ENV, OTHER_ROUTER, ROUTERS, edit_spec, make_v2, reopen, use_router
+from .conftest import ENV, ROUTERS, edit_spec, make_v2, reopen, use_router
 
 pytestmark = pytest.mark.slow
 
@@ -98,11 +98,12 @@ def test_switch_and_rollback_under_load_fail_no_request(project_dir: Path) -> No
     assert _served_version(project) == "1.0.0"
 
 
-def test_changing_the_router_hands_the_live_routing_over(project_dir: Path) -> None:
+@pytest.mark.parametrize("router", ROUTERS)
+def test_changing_the_router_hands_the_live_routing_over(project_dir: Path, router: str) -> None:
     project = reopen(project_dir)
     operations.deploy(project, ENV, "v1")
     before = project.proxy.chosen.process
-    use_router(project_dir, OTHER_ROUTER)
+    use_router(project_dir, next(r for r in ROUTERS if r != router))
     switched = reopen(project_dir)
     try:
         switched.proxy.ensure_running()  # what the next deploy does first

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from moai_deploy.paths import exclusive_lock
+from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
 from moai_deploy.traffic.base import Routing, TrafficError
 from moai_deploy.traffic.haproxy.config import (
     GRACE_TIMEOUT_SECONDS,
@@ -208,6 +208,8 @@ class HaproxyProcess:
         )
         if check.returncode != 0:
             raise TrafficError(f"HAProxy rejects {self.config_file}:\n{check.stderr.strip()}")
+        for path in (self.access_log, self.log_file):
+            private_file(path)  # its request log and messages: the owner's only
         with self.access_log.open("ab") as out, self.log_file.open("ab") as err:
             proc = subprocess.Popen(  # nosec B603
                 [str(binary), "-f", str(self.config_file)],
@@ -216,6 +218,7 @@ class HaproxyProcess:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,  # detached: survives the CLI run and its Ctrl-C
+                umask=PRIVATE_UMASK,  # the admin socket and anything else it creates
             )
         _CHILDREN[proc.pid] = proc
         self._write_state(_State(proc.pid, static_hash(self.settings)))
