@@ -175,10 +175,7 @@ def write_targets(project: Project, paths: StackPaths) -> int:
         runtime = project.runtime_for(environment)
         found = runtime.list(project.service, environment)
         count += targets.write_environment_targets(paths.targets, environment, found)
-    try:
-        metrics: str | None = project.traefik.metrics_url
-    except MoaiError:
-        metrics = None  # Traefik is not running (yet): nothing to scrape
+    metrics = project.router_metrics_url()  # None: nothing of the router's to scrape
     targets.write_traefik_target(paths.targets, project.service, metrics)
     return count
 

@@ -154,6 +154,15 @@ class Project:
     def stop_router(self) -> None:
         self.proxy.stop()
 
+    def router_metrics_url(self) -> str | None:
+        """The router's Prometheus endpoint to scrape, or None (not running, or HAProxy:
+        its analysis reads the request log; its exporter is not served yet)."""
+        process = self.proxy.chosen.process
+        if isinstance(process, TraefikProcess) and process.is_running():
+            with contextlib.suppress(TrafficError):
+                return process.metrics_url
+        return None
+
     def traffic_stats(self) -> Callable[[str, float], WindowStats | LogWindow | None]:
         """Per-backend request stats over a window, from the router's own metrics."""
         from moai_deploy.analysis.haproxy import HaproxyMetricProvider
