@@ -1,4 +1,4 @@
-"""One test per fault: the analysis sees it in real Traefik metrics and the rollout reacts.
+"""One test per fault: the analysis sees it in the real router's metrics and the rollout reacts.
 
 The example service misbehaves on purpose through its knobs (error rate, latency, never
 ready, a fault that starts only after it has run a while); the new version gets the knob,
@@ -21,7 +21,7 @@ from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.base import free_port
 
-from .conftest import ENV, RUNTIMES, Recorder, edit_spec, make_v2, reopen
+from .conftest import ENV, ROUTERS, ROUTERS_AND_DOCKER, Recorder, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def _served(project_dir: Path) -> str:
         project.close()
 
 
-@pytest.mark.parametrize("project_dir", RUNTIMES, indirect=True)
+@pytest.mark.parametrize(("router", "runtime"), ROUTERS_AND_DOCKER)
 def test_error_rate_30_percent_aborts_at_first_analysis_within_two_intervals(
     project_dir: Path,
 ) -> None:
@@ -102,6 +102,7 @@ def test_error_rate_30_percent_aborts_at_first_analysis_within_two_intervals(
     assert report.failed < 0.05 * report.total, report.to_dict()  # the blast radius
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 def test_800ms_latency_fails_p95_and_aborts(project_dir: Path) -> None:
     _with_v1(project_dir)
     canary = {
@@ -165,6 +166,7 @@ def test_fault_after_full_promotion_is_caught_by_post_promotion_analysis(
     assert _served(project_dir) == "1.0.0"
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 def test_healthy_canary_with_analysis_is_promoted_through_every_step(project_dir: Path) -> None:
     _with_v1(project_dir)
     canary = {
@@ -228,6 +230,7 @@ def test_inconclusive_analysis_pauses_until_promoted(project_dir: Path) -> None:
     assert outcome["release"].status == "succeeded"
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 def test_pre_promotion_analysis_on_the_preview_entrypoint_stops_a_bad_colour(
     project_dir: Path,
 ) -> None:

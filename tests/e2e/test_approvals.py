@@ -1,17 +1,23 @@
 """Approvals end to end through the HTTP API: a real deploy of the example service waits
 for two distinct approvers, refuses self-approval, aborts on rejection and ignores an
-expired approval."""
+expired approval. A local webhook receiver checks the notifications' signatures."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from ruamel.yaml import YAML
 
 from moai_deploy.ledger.tokens import Role
 from moai_deploy.pipeline.access import create_token
@@ -64,13 +70,62 @@ class Api:
         return live["version"] if live else None
 
 
+HOOK_KEY = "approvals-e2e-signing-key"  # pragma: allowlist secret
+
+
+class Hooks:
+    """A webhook receiver: keeps the events whose HMAC signature is right."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.bad = 0
+        hooks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                stamp = self.headers["X-Moai-Timestamp"].encode()
+                mac = hmac.new(HOOK_KEY.encode(), stamp + b"." + body, hashlib.sha256)
+                if hmac.compare_digest(
+                    "sha256=" + mac.hexdigest(), self.headers["X-Moai-Signature"]
+                ):
+                    hooks.events.append(json.loads(body)["event"])
+                else:
+                    hooks.bad += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def hooks(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
+    receiver = Hooks()
+    monkeypatch.setenv("HOOK_KEY", HOOK_KEY)
+    yaml = YAML(typ="rt")
+    spec = project_dir / "moai-deploy.yaml"
+    data = yaml.load(spec)
+    data["notifications"] = {
+        "webhooks": [{"name": "ops", "url": receiver.url, "secret": "${secret:HOOK_KEY}"}]
+    }
+    yaml.dump(data, spec)
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
 @pytest.fixture
 def recorder() -> RecordingReporter:
     return RecordingReporter()
 
 
 @pytest.fixture
-def api(project_dir: Path, recorder: RecordingReporter) -> Iterator[Api]:
+def api(project_dir: Path, recorder: RecordingReporter, hooks: Hooks) -> Iterator[Api]:
     edit_spec(project_dir, ENV, approvals={"required": 2, "expiry": "1h"})
     spec = project_dir / "moai-deploy.yaml"
     project = Project.open(spec)
@@ -88,7 +143,7 @@ def api(project_dir: Path, recorder: RecordingReporter) -> Iterator[Api]:
 
 
 def test_waits_for_two_distinct_approvers_and_refuses_self_approval(
-    api: Api, recorder: RecordingReporter
+    api: Api, recorder: RecordingReporter, hooks: Hooks
 ) -> None:
     started = api.post("ada", "deploy", {"version": "v1"})
     assert started.status_code == 202  # still running: it waits for approval
@@ -108,6 +163,9 @@ def test_waits_for_two_distinct_approvers_and_refuses_self_approval(
     assert second["approved"] and second["approvers"] == ["ann", "abe"]
     wait_for(lambda: api.live_version() == "v1", what="v1 live")
     assert len(recorder.named("waiting_for_approval")) == 1  # one notification, not per poll
+    wait_for(lambda: "succeeded" in hooks.events, what="the succeeded webhook")
+    assert hooks.events == ["started", "waiting_for_approval", "approved", "succeeded"]
+    assert hooks.bad == 0
     audit = api.client.get(
         "/api/v1/audit", headers={"Authorization": f"Bearer {api.tokens['ann']}"}
     )
@@ -115,7 +173,9 @@ def test_waits_for_two_distinct_approvers_and_refuses_self_approval(
     assert ("ada", "refused") in approvals and ("abe", "succeeded") in approvals
 
 
-def test_rejection_aborts_and_stable_keeps_serving(api: Api, project_dir: Path) -> None:
+def test_rejection_aborts_and_stable_keeps_serving(
+    api: Api, project_dir: Path, hooks: Hooks
+) -> None:
     first = api.post("ada", "deploy", {"version": "v1"})
     wait_for(api.waiting, what="the approval step")
     api.post("ann", "approve")
@@ -140,6 +200,7 @@ def test_rejection_aborts_and_stable_keeps_serving(api: Api, project_dir: Path) 
         headers={"Authorization": f"Bearer {api.tokens['ann']}"},
     ).json()
     assert [(a["approver"], a["decision"]) for a in detail["approvals"]] == [("abe", "reject")]
+    wait_for(lambda: "aborted" in hooks.events, what="the aborted webhook")
 
 
 def test_an_expired_approval_does_not_count(api: Api, project_dir: Path) -> None:

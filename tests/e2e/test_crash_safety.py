@@ -1,6 +1,6 @@
 """The deployer is SIGKILLed at many points of a canary; resume finishes it, abort undoes it.
 
-Real CLI processes, real supervisord instances, real Traefik, under real load: no request
+Real CLI processes, real supervisord instances, real routers, under real load: no request
 may fail because the deployer died, and no release may stay in progress after an abort.
 """
 
@@ -22,7 +22,7 @@ from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.operations import DeployOptions
 
-from .conftest import ENV, edit_spec, make_v2, reopen
+from .conftest import ENV, OTHER_ROUTER, ROUTERS, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def _served(project_dir: Path) -> str:
 
 # Short steps die by failpoint (exactly when the step is recorded, before it acts); long
 # ones (seconds) are killed from outside while they run, in the middle of their work.
-_CASES = [
+KILL_POINTS = [
     ("build", 1, "resume", "failpoint"),
     ("start", 1, "abort", "failpoint"),
     ("wait_ready", 1, "resume", "from outside"),
@@ -85,19 +85,23 @@ _CASES = [
     ("pause", 2, "resume", "from outside"),
     ("scale_down", 1, "resume", "from outside"),
 ]
+# The other router gets the points where routing is mid-change (CI time is bounded).
+ON_OTHER_ROUTER = [KILL_POINTS[i] for i in (3, 4, 5)]
+
+
 # On Docker: killed mid-canary (during a pause with 20 % on the new image), then resumed in
 # one run and aborted in another.
-_DOCKER = pytest.mark.docker
-_DOCKER_CASES = [
-    pytest.param("docker", "pause", 1, "resume", "from outside", marks=_DOCKER),
-    pytest.param("docker", "pause", 1, "abort", "from outside", marks=_DOCKER),
+ON_DOCKER = [
+    pytest.param("pause", 1, then, "from outside", None, "docker", marks=pytest.mark.docker)
+    for then in ("resume", "abort")
 ]
 
 
 @pytest.mark.parametrize(
-    ("project_dir", "kind", "nth", "then", "how"),
-    [("local", *case) for case in _CASES] + _DOCKER_CASES,
-    indirect=["project_dir"],
+    ("kind", "nth", "then", "how", "router", "runtime"),
+    [(*point, None, "local") for point in KILL_POINTS]
+    + [(*point, OTHER_ROUTER, "local") for point in ON_OTHER_ROUTER]
+    + ON_DOCKER,
 )
 def test_sigkill_then_resume_or_abort(
     project_dir: Path, kind: str, nth: int, then: str, how: str
@@ -172,6 +176,7 @@ def test_two_concurrent_deploys_one_proceeds_the_other_exits_3(project_dir: Path
     assert "is locked by" in loser[1] and "pid" in loser[1]
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 def test_aborting_a_rolling_update_restores_the_old_instances_it_drained(
     project_dir: Path,
 ) -> None:

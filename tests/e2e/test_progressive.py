@@ -1,4 +1,4 @@
-"""Canary and rolling releases on real processes behind real Traefik, under real load."""
+"""Canary and rolling releases on real processes behind each real router, under real load."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import control, operations
 from moai_deploy.pipeline.project import Project
 
-from .conftest import ENV, RUNTIMES, Recorder, edit_spec, make_v2, reopen
+from .conftest import ENV, ROUTERS, ROUTERS_AND_DOCKER, Recorder, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +24,7 @@ def _url(project: Project) -> str:
     return f"http://127.0.0.1:{project.loaded.spec.port_of(ENV)}/"
 
 
+@pytest.mark.parametrize("router", ROUTERS)
 def test_healthy_canary_walks_every_step_under_load_without_a_failed_request(
     project_dir: Path,
 ) -> None:
@@ -79,7 +80,7 @@ def _assert_events_in_order(project: Project, release_id: int) -> None:
     assert all(e.environment == ENV and e.service == "hello" for e in events)
 
 
-@pytest.mark.parametrize("project_dir", RUNTIMES, indirect=True)
+@pytest.mark.parametrize(("router", "runtime"), ROUTERS_AND_DOCKER)
 def test_rolling_update_replaces_instances_in_batches_with_zero_failures(project_dir: Path) -> None:
     project = reopen(project_dir)
     edit_spec(project_dir, ENV, replicas=3)

@@ -1,8 +1,11 @@
-"""Instance logs per release on the local runtime (real Traefik, supervisord, uvicorn), the
-`logs` command (--release, --follow within 1 s), and moai-deploy's own action log."""
+"""What each release leaves behind, on the local runtime (real Traefik, supervisord, uvicorn):
+its own instance logs (the `logs` command: --release, --follow within 1 s), moai-deploy's
+action log, and its SBOM (CycloneDX from the real release environment), with `sbom diff`
+between two releases that differ by exactly one dependency."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -11,18 +14,70 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from moai_deploy.cli.main import app
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.action_log import action_log_path
+from moai_deploy.runtime.base import Artifact
 from moai_deploy.runtime.local.logs import release_logs, tail
+from moai_deploy.sbom.artifact import sbom_of_artifact
+from moai_deploy.sbom.cyclonedx import packages
+from moai_deploy.sbom.store import sbom_path
 
 from .conftest import ENV, edit_spec, make_v2, reopen
 
 pytestmark = pytest.mark.slow
+EXTRA = "six==1.17.0"  # no dependencies of its own: adding it adds exactly one package
 SECRET = "tok-7f3a9c21e5"  # pragma: allowlist secret - a test value
+
+
+def _add_dependency(project_dir: Path, requirement: str) -> None:
+    pyproject = project_dir / "pyproject.toml"
+    anchor = '"prometheus-client>=0.20",'
+    pyproject.write_text(pyproject.read_text().replace(anchor, f'{anchor}\n    "{requirement}",'))
+    assert requirement in pyproject.read_text()
+    subprocess.run(["git", "commit", "-qam", f"add {requirement}"], cwd=project_dir, check=True)
+
+
+def _check_sboms(project_dir: Path, root: Path, first: int, second: int, third: int) -> None:
+    for release in (first, second):
+        path = sbom_path(root, release)
+        bom = json.loads(path.read_text())
+        assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6"
+        assert {"fastapi", "uvicorn", "prometheus-client"} <= set(packages(bom))
+        assert bom["metadata"]["component"]["name"] == "hello-service"
+        assert path.stat().st_mode & 0o077 == 0  # owner only
+    spec = str(project_dir / "moai-deploy.yaml")
+    runner = CliRunner()
+    done = runner.invoke(app, ["sbom", "diff", str(first), str(second), "-f", spec])
+    assert done.exit_code == 1, done.output  # differences found
+    assert done.output.splitlines() == ["+ six 1.17.0"]
+    data = json.loads(runner.invoke(app, ["sbom", "diff", "v1", "v2", "--json", "-f", spec]).output)
+    assert data["added"] == {"six": "1.17.0"} and data["removed"] == data["changed"] == {}
+    same = runner.invoke(app, ["sbom", "diff", str(first), f"#{third}", "-f", spec])
+    assert same.exit_code == 0 and "same packages" in same.output  # the rollback runs v1's env
+    missing = subprocess.run(
+        _cli(project_dir, "sbom", "diff", "v1", "v9"), capture_output=True, text=True, check=False
+    )
+    assert missing.returncode == 2 and "no release of version 'v9'" in missing.stderr
+
+
+def _check_opaque_artifact_sbom(project: Any, project_dir: Path, release_id: int) -> None:
+    # The image path, through the runtime protocol only: an artifact without a local
+    # interpreter is listed by a one-off command run in it (here the local driver's).
+    recorded = Artifact.from_meta(project.ledger.get_release(release_id).meta["artifact"])
+    assert recorded is not None
+    opaque = dataclasses.replace(recorded, facts={})
+    listed = sbom_of_artifact(
+        project.driver("local"), opaque, project.service, ENV, project_dir / "cache"
+    )
+    stored = json.loads(sbom_path(project.layout.root, release_id).read_text())
+    assert packages(listed) == packages(stored)
 
 
 def _hit(port: int, marker: str) -> None:
@@ -90,6 +145,7 @@ def test_each_release_logs_apart_logs_command_and_action_log(
         first = operations.deploy(project, ENV, "v1")
         _hit(port, "first-release")
         make_v2(project_dir)
+        _add_dependency(project_dir, EXTRA)
         second = operations.deploy(project, ENV, "v2")
         _hit(port, "second-release")
         third = operations.rollback(project, ENV)  # v1 again, on the first release's names
@@ -123,6 +179,8 @@ def test_each_release_logs_apart_logs_command_and_action_log(
         assert latencies[1] < 1.0  # the median of three
 
         actions = action_log_path(logs_root).read_text()
+        _check_opaque_artifact_sbom(project, project_dir, second.id)
+        _check_sboms(project_dir, project.layout.root, first.id, second.id, third.id)
     finally:
         project.close()
 

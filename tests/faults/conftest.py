@@ -3,6 +3,6 @@ example service, everything stopped after), plus helpers to break things on purp
 
 from __future__ import annotations
 
-from ..e2e.conftest import ENV, edit_spec, make_v2, project, project_dir, reopen
+from ..e2e.conftest import ENV, edit_spec, make_v2, project, project_dir, reopen, router
 
-__all__ = ["ENV", "edit_spec", "make_v2", "project", "project_dir", "reopen"]
+__all__ = ["ENV", "edit_spec", "make_v2", "project", "project_dir", "reopen", "router"]

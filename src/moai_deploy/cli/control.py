@@ -20,6 +20,7 @@ token_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     """Add the control-plane commands to the CLI."""
     app.command()(server)
+    app.command()(ship)
     app.command()(approve)
     app.command()(reject)
     app.add_typer(token_app, name="token")
@@ -34,6 +35,26 @@ def server(
     from moai_deploy.server.run import serve
 
     serve(spec, host, port)
+
+
+def ship(
+    version: Annotated[str | None, typer.Option(help="Version label (default: short sha).")] = None,
+    spec: SpecOption = DEFAULT_SPEC,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the spec's pipeline: each stage deploys its environment and runs its tests.
+
+    A failure stops the pipeline and rolls that stage back (exit 1); later stages never run.
+    """
+    from moai_deploy.cli.common import reporter_for
+    from moai_deploy.pipeline.ship import ship as run_ship
+
+    with open_project(spec) as project:
+        record = run_ship(project, version, reporter_for(as_json))
+        if as_json:
+            print_json(record.to_dict())
+            return
+        console.print(f"[green]✓[/] pipeline #{record.id} {record.version}: {record.status}")
 
 
 def approve(

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import control, doctor, gates, logs, ops, render, sbom, trace
+from moai_deploy.cli import control, doctor, gates, logs, monitor, ops, render, sbom, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     EnvArgument,
@@ -269,6 +269,7 @@ sbom.register(app)
 logs.register(app)
 control.register(app)
 doctor.register(app)
+monitor.register(app)
 
 
 def run() -> None:

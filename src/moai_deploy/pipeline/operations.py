@@ -14,7 +14,13 @@ from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
-from moai_deploy.pipeline.preflight import audit, required_gates, store_artifacts, store_sbom
+from moai_deploy.pipeline.preflight import (
+    audit,
+    refresh_monitoring,
+    required_gates,
+    store_artifacts,
+    store_sbom,
+)
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
@@ -155,6 +161,7 @@ def _run_new(
         return _run(project, environment, engine, request.action)
     finally:
         store_sbom(project, engine.release.id, reporter)
+        refresh_monitoring(project, reporter)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:

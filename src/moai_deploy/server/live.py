@@ -31,19 +31,17 @@ def versions_by_backend(
 
 
 class LiveSampler:
-    """Called by the event hub about twice a second; one Traefik scrape per call."""
+    """Called by the event hub about twice a second; one look at the router's metrics."""
 
     def __init__(self, service: ControlService) -> None:
         self.service = service
         self._provider: Any = None
 
     def _stats(self, backend: str) -> dict[str, Any] | None:
-        from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
-
         if self._provider is None:
-            self._provider = TraefikMetricProvider(self.service.project().traefik.metrics_url)
+            self._provider = self.service.project().traffic_stats()
         try:
-            stats = self._provider.stats(backend, WINDOW)
+            stats = self._provider(backend, WINDOW)
         except (httpx.HTTPError, OSError):
             return None
         if stats is None:
@@ -68,7 +66,7 @@ class LiveSampler:
                     "backend": backend,
                     "version": versions.get(backend, backend.rsplit("-", 1)[-1]),
                     "weight": weight,
-                    "traffic": self._stats(backend) if project.traefik.is_running() else None,
+                    "traffic": self._stats(backend) if project.router_running() else None,
                 }
                 for backend, weight in weights.items()
             ]
@@ -76,5 +74,6 @@ class LiveSampler:
         return sample
 
     def close(self) -> None:
-        if self._provider is not None:
-            self._provider.close()
+        owner = getattr(self._provider, "__self__", None)  # the provider of the bound `stats`
+        if owner is not None and hasattr(owner, "close"):
+            owner.close()  # e.g. the HTTP pool of the Traefik metrics scraper

@@ -85,6 +85,20 @@ def pending_approvals(request: Request, _: Reader) -> list[dict[str, Any]]:
     return service_of(request).pending_approvals()
 
 
+@router.get("/pipelines")
+def pipelines(request: Request, _: Reader, limit: Limit = 20) -> list[dict[str, Any]]:
+    """Pipeline runs (`ship`), newest first, with their stages."""
+    return service_of(request).pipelines(limit)
+
+
+@router.get("/pipelines/{run_id}")
+def pipeline(
+    run_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, _: Reader
+) -> dict[str, Any]:
+    """One pipeline run with its stages."""
+    return service_of(request).pipeline(run_id)
+
+
 @router.get("/jobs/{job_id}")
 def job(
     job_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, _: Reader

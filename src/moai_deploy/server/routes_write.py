@@ -176,6 +176,19 @@ def reject(environment: EnvPath, body: RejectBody, request: Request, who: Approv
     )
 
 
+class ShipBody(WaitBody):
+    version: str | None = Field(default=None, pattern=VERSION_PATTERN)
+
+
+@router.post("/ship")
+def ship(request: Request, who: Deployer, body: ShipBody | None = None) -> Any:
+    """Run the spec's pipeline (every stage's deploy and tests); needs an unscoped token."""
+    options = body or ShipBody()
+    service = service_of(request)
+    environment = service.environment_names()[0]  # jobs are filed under an environment
+    return _launch(request, who, environment, lambda: service.ship(options.version), options.wait)
+
+
 class GatesBody(_Body):
     environment: str | None = Field(default=None, max_length=64)
     only: list[str] = Field(default=[], max_length=20, description="Just these gates.")

@@ -204,3 +204,23 @@ class ControlService:
     def revoke_token(self, name: str) -> TokenRecord:
         with self.writing() as project:
             return access.revoke_token(project, name)
+
+    def ship(self, version: str | None) -> dict[str, Any]:
+        from moai_deploy.pipeline.ship import ship
+
+        with self.writing() as project:
+            return ship(project, version, self._reporter(project)).to_dict()
+
+    def pipelines(self, limit: int) -> list[dict[str, Any]]:
+        from moai_deploy.ledger.pipelines import PipelineStore
+
+        project = self.project()
+        return [p.to_dict() for p in PipelineStore(project.ledger).list(project.service, limit)]
+
+    def pipeline(self, run_id: int) -> dict[str, Any]:
+        from moai_deploy.ledger.pipelines import PipelineStore
+
+        found = PipelineStore(self.project().ledger).get(run_id)
+        if found is None or found.service != self.service_name():
+            raise NotFoundError(f"no pipeline run {run_id}")
+        return found.to_dict()

@@ -23,6 +23,8 @@ NotifyEvent = Literal[
     "pipeline_started",
     "pipeline_succeeded",
     "pipeline_failed",
+    "alert_firing",
+    "alert_resolved",
 ]
 NOTIFY_EVENTS: tuple[NotifyEvent, ...] = get_args(NotifyEvent)
 

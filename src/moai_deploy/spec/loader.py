@@ -77,6 +77,7 @@ def parse_spec(text: str, path: Path) -> LoadedSpec:
         for loc, message, fix in [
             *_plaintext_secrets(spec),
             *_port_conflicts(spec),
+            *_pipeline_environments(spec),
             *risky_settings(spec, path.parent),
         ]
     ]
@@ -265,3 +266,14 @@ def _port_conflicts(spec: models.Spec) -> Iterator[Finding]:
                 "give each environment its own `port`",
             )
         seen[port] = name
+
+
+def _pipeline_environments(spec: models.Spec) -> Iterator[Finding]:
+    stages = spec.pipeline.stages if spec.pipeline is not None else ()
+    for index, stage in enumerate(stages):
+        if stage.environment not in spec.environments:
+            yield (
+                ("pipeline", "stages", index, "environment"),
+                f"unknown environment {stage.environment!r}",
+                "use one of: " + ", ".join(spec.environments),
+            )

@@ -23,6 +23,7 @@ from moai_deploy.spec.control import ApprovalsSpec, NotificationsSpec
 from moai_deploy.spec.docker import DockerSpec
 from moai_deploy.spec.gates import GatesSpec
 from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
+from moai_deploy.spec.pipeline import PipelineSpec
 from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
@@ -105,7 +106,7 @@ class EnvironmentOverlay(Section):
         default=None, description="Instances to run."
     )
     port: Port | None = Field(
-        default=None, description="Port Traefik listens on for this environment."
+        default=None, description="Port the router listens on for this environment."
     )
     env: dict[EnvVarName, str] | None = Field(
         default=None,
@@ -145,10 +146,15 @@ class ReleasesSpec(Section):
 
 
 class TrafficSpec(Section):
-    """Where the router listens."""
+    """Which router carries the traffic, and where it listens."""
 
+    router: Literal["traefik", "haproxy"] = Field(
+        default="traefik",
+        description="The proxy in front of the instances: traefik (file provider, hot "
+        "reload) or haproxy (runtime API: weights and servers change without a reload).",
+    )
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
-        default="127.0.0.1", description="Address Traefik's entrypoints bind to."
+        default="127.0.0.1", description="Address the router's entrypoints bind to."
     )
     public: bool = Field(
         default=False,
@@ -184,6 +190,9 @@ class Spec(Section):
     monitoring: MonitoringSpec = Field(
         default_factory=MonitoringSpec,
         description="Alerts, dashboard, local monitoring stack and post-deploy watch.",
+    )
+    pipeline: PipelineSpec | None = Field(
+        default=None, description="What `moai-deploy ship` runs: stages of deploy and tests."
     )
     notifications: NotificationsSpec = Field(
         default_factory=NotificationsSpec,

@@ -50,3 +50,19 @@ class TrafficRouter(Protocol):
     def remove(self, route: str) -> None:
         """Stop routing `route` at all."""
         ...
+
+
+class RouterProcess(Protocol):
+    """The proxy process a router drives; it outlives the CLI run that starts it."""
+
+    def ensure_running(self) -> None:
+        """Start the proxy if needed (it serves the last routing at once); wait until ready."""
+        ...
+
+    def is_running(self) -> bool:
+        """Whether the proxy process is alive."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the proxy gracefully (in-flight requests finish)."""
+        ...

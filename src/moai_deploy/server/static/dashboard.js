@@ -1,7 +1,7 @@
 // moai-deploy dashboard: plain DOM, no framework. Data from /api/v1, live updates from the
 // event stream (ledger events and live samples). Text is always set with textContent.
 "use strict";
-const state = { csrf: null, me: null, envs: [], series: {}, chartEnv: null, release: null, timer: null };
+const state = { csrf: null, me: null, envs: [], series: {}, chartEnv: null, release: null, pinned: false, timer: null };
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#3b7ddd", "#e8710a", "#137333", "#a142f4", "#b00020", "#12858a"];
 
@@ -57,7 +57,7 @@ async function refresh() {
       api("/api/v1/environments"), api("/api/v1/approvals"), api("/api/v1/releases?limit=20"), api("/api/v1/audit?limit=20")]);
     state.envs = envs;
     renderEnvironments(envs); renderApprovals(approvals); renderHistory(history); renderAudit(audit);
-    if (!state.release && history.length) state.release = history[0].id;
+    if (!state.pinned && history.length) state.release = history[0].id; // follow the newest
     if (state.release) loadTimeline(state.release);
     loadDora();
   } catch (err) { say(err.message, true); }
@@ -100,7 +100,7 @@ async function decide(environment, decision) {
 }
 
 function renderHistory(releases) {
-  $("history").tBodies[0].replaceChildren(...releases.map((r) => el("tr", { class: "clickable", onclick: () => { state.release = r.id; loadTimeline(r.id); } },
+  $("history").tBodies[0].replaceChildren(...releases.map((r) => el("tr", { class: "clickable", onclick: () => { state.release = r.id; state.pinned = true; loadTimeline(r.id); } },
     el("td", {}, r.id), el("td", {}, r.environment), el("td", {}, r.version), el("td", {}, r.strategy),
     el("td", { class: r.status === "succeeded" ? "ok" : (["failed", "aborted"].includes(r.status) ? "bad" : "") }, r.status),
     el("td", {}, r.deployed_by), el("td", {}, r.created_at.replace("T", " ").slice(0, 19)))));

@@ -1,0 +1,57 @@
+"""Prometheus file_sd target files: one per environment with its running instances, one for
+Traefik. Rewritten atomically; Prometheus notices the change by itself (inotify)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from moai_deploy.runtime.base import InstanceState, InstanceStatus
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    tmp.replace(path)
+
+
+def instance_entries(instances: Iterable[InstanceStatus]) -> list[dict[str, Any]]:
+    """file_sd entries of the running instances, labelled as the alerting rules expect."""
+    entries = []
+    for item in instances:
+        if item.state is not InstanceState.RUNNING:
+            continue
+        labels = {
+            "service": item.service,
+            "environment": item.environment,
+            "version": item.version,
+            "group": item.group,
+            "instance_name": item.name,
+        }
+        entries.append({"targets": [urlsplit(item.url).netloc], "labels": labels})
+    return sorted(entries, key=lambda e: str(e["labels"]["instance_name"]))
+
+
+def write_environment_targets(
+    targets_dir: Path, environment: str, instances: Iterable[InstanceStatus]
+) -> int:
+    """Rewrite one environment's target file; how many targets it holds."""
+    entries = instance_entries(instances)
+    write_private(targets_dir / f"instances-{environment}.json", json.dumps(entries, indent=2))
+    return len(entries)
+
+
+def write_traefik_target(targets_dir: Path, service: str, metrics_url: str | None) -> None:
+    """Traefik's own metrics endpoint (none while Traefik is not running)."""
+    entries = []
+    if metrics_url:
+        entries.append({"targets": [urlsplit(metrics_url).netloc], "labels": {"service": service}})
+    write_private(targets_dir / "traefik.json", json.dumps(entries, indent=2))

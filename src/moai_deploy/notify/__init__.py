@@ -1,0 +1,1 @@
+"""Notifications of release and pipeline transitions, behind one small protocol."""

@@ -1,0 +1,241 @@
+"""Real HAProxy in front of tiny real HTTP backends: splits, read-back, drain, restarts, metrics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import stat
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from moai_deploy.analysis.base import MeasureTarget
+from moai_deploy.analysis.haproxy import HaproxyMetricProvider
+from moai_deploy.runtime.base import free_port
+from moai_deploy.spec.analysis import MetricSpec
+from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
+from moai_deploy.traffic.haproxy import HaproxyProcess, HaproxyRouter
+
+pytestmark = pytest.mark.slow
+
+ROUTE = "hello-production"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    name = ""
+    status = 200
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # HAProxy closes its health-check connections with a reset: not a test failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            time.sleep(1.5)
+        body = self.server.name.encode()
+        self.send_response(200 if self.path == "/ready" else self.server.status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class Backend:
+    """An HTTP server thread answering its name (with `status`; /ready is always 200)."""
+
+    def __init__(self, name: str, status: int = 200) -> None:
+        self.name = name
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.name, self.server.status = name, status
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[tuple[Backend, Backend]]:
+    a, b = Backend("hello-production-a"), Backend("hello-production-b")
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[HaproxyProcess]:
+    # A deep folder: the admin socket's path is longer than a unix socket name may be.
+    root = tmp_path / ("deep-" * 12) / "state" / "haproxy"
+    process = HaproxyProcess(root, {"production": free_port()})
+    process.ensure_running()
+    yield process
+    process.stop()
+
+
+def weights(a: Backend, wa: int, b: Backend, wb: int) -> Routing:
+    return Routing(
+        ROUTE,
+        "production",
+        (WeightedBackend(a.name, wa, (a.url,)), WeightedBackend(b.name, wb, (b.url,))),
+    )
+
+
+def served(process: HaproxyProcess, count: int, path: str = "/") -> Counter[str]:
+    with httpx.Client(base_url=process.entrypoint_url("production"), timeout=10) as client:
+        return Counter(client.get(path).text for _ in range(count))
+
+
+def test_weights_change_without_reload_and_split_exactly(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    pid = haproxy.pid()
+    for wa, wb in [(100, 0), (30, 70), (0, 100)]:
+        routing = weights(a, wa, b, wb)
+        router.set_weights(routing)
+        router.verify(routing, timeout=5)
+        assert served(haproxy, 100) == +Counter({a.name: wa, b.name: wb})
+    assert haproxy.pid() == pid  # the same process all along: no reload, no restart
+    stats = csv.DictReader(io.StringIO(haproxy.api().run("show stat").lstrip("# ")))
+    backend = next(r for r in stats if r["pxname"] == "production" and r["svname"] == "BACKEND")
+    # Keep-alive connections to the instances are reused, not opened per request (HAProxy
+    # 2.6 does that only for servers of the configuration, hence the slots).
+    assert int(backend["reuse"]) > int(backend["connect"])
+    current = router.current(ROUTE)
+    assert current is not None and current.weights() == {a.name: 0, b.name: 100}
+
+
+def test_verify_reads_the_weights_back_from_haproxy(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    routing = weights(a, 50, b, 50)
+    router.set_weights(routing)
+    router.verify(routing, timeout=5)
+    haproxy.api().must("set server production/production.s1 weight 7")  # behind our back
+    with pytest.raises(TrafficError, match="has weight 7"):
+        router.verify(routing, timeout=0.3)
+    router.set_weights(routing)  # applying it again repairs it
+    router.verify(routing, timeout=5)
+    haproxy.api().must("set map versions.map production.s1 somebody-else")
+    with pytest.raises(TrafficError, match="is logged as somebody-else"):
+        router.verify(routing, timeout=0.3)
+
+
+def test_new_instances_replace_old_ones_and_in_flight_requests_finish(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    first = Routing(ROUTE, "production", (WeightedBackend("v1", 100, (a.url,)),))
+    router.set_weights(first)
+    router.verify(first, timeout=5)
+    slow: list[httpx.Response] = []
+    url = haproxy.entrypoint_url("production") + "/slow"
+    request = threading.Thread(target=lambda: slow.append(httpx.get(url, timeout=10)))
+    request.start()
+    time.sleep(0.3)  # the slow request is on a's server now
+    second = Routing(ROUTE, "production", (WeightedBackend("v2", 100, (b.url,)),))
+    router.set_weights(second)
+    router.verify(second, timeout=5)
+    assert served(haproxy, 10) == Counter({b.name: 10})
+    request.join(timeout=10)
+    assert slow and slow[0].status_code == 200 and slow[0].text == a.name  # drained, not cut
+    live = {n: s for n, s in haproxy.api().servers("production").items() if not s.in_maintenance}
+    assert [(s.port, s.weight) for s in live.values()] == [(b.server.server_address[1], 1)]
+
+
+def test_a_restarted_haproxy_serves_the_last_routing_at_once(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    routing = weights(a, 0, b, 100)
+    router.set_weights(routing)
+    haproxy.stop()
+    assert not haproxy.is_running()
+    router.set_weights(weights(a, 100, b, 0))  # saved while stopped...
+    again = HaproxyProcess(haproxy.root, haproxy.entrypoints)  # ...another CLI run starts it
+    again.ensure_running()
+    assert served(again, 5) == Counter({a.name: 5})
+    HaproxyRouter(again).verify(weights(a, 100, b, 0), timeout=5)
+
+
+def test_remove_stops_routing_and_entrypoints_are_not_shared(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    router.set_weights(weights(a, 100, b, 0))
+    other = Routing("other", "production", (WeightedBackend("x", 100, (a.url,)),))
+    with pytest.raises(TrafficError, match="already serves route"):
+        router.set_weights(other)
+    router.remove(ROUTE)
+    assert router.current(ROUTE) is None
+    assert httpx.get(haproxy.entrypoint_url("production"), timeout=5).status_code == 503
+    router.set_weights(other)  # the entrypoint is free again
+    router.verify(other, timeout=5)
+
+
+def test_state_is_private_to_its_owner(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    HaproxyRouter(haproxy).set_weights(weights(a, 50, b, 50))
+    assert stat.S_IMODE(haproxy.root.stat().st_mode) == 0o700
+    socket = haproxy.root / "admin.sock"
+    assert stat.S_ISSOCK(socket.stat().st_mode) and stat.S_IMODE(socket.stat().st_mode) == 0o600
+    written = ["haproxy.cfg", "versions.map", "slots.json", "state.json", f"routes/{ROUTE}.json"]
+    for path in (haproxy.root / name for name in written):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_request_log_gives_per_version_counts_errors_and_latency(
+    haproxy: HaproxyProcess,
+) -> None:
+    good, bad = Backend("hello-production-blue"), Backend("hello-production-green", status=500)
+    try:
+        router = HaproxyRouter(haproxy)
+        routing = weights(good, 50, bad, 50)
+        router.set_weights(routing)
+        router.verify(routing, timeout=5)
+        provider = HaproxyMetricProvider(haproxy.access_log)
+        target = MeasureTarget(bad.name, good.name)
+        provider.begin(target)
+        served(haproxy, 40)
+        time.sleep(0.3)
+        spec = {"name": "m", "success_condition": "result >= 0"}
+        success = MetricSpec.model_validate({**spec, "provider": {"measure": "success_rate"}})
+        measured = provider.measure(success, target, 30.0)
+        assert (measured.value, measured.samples, measured.stable_samples) == (0.0, 20, 20)
+        latency = {"measure": "latency", "quantile": 0.5}
+        p50 = provider.measure(MetricSpec.model_validate({**spec, "provider": latency}), target, 30)
+        assert p50.value is not None and 0 <= p50.value < 1.0
+    finally:
+        good.close()
+        bad.close()
