@@ -115,7 +115,7 @@ def run(rounds: int, concurrency: int) -> int:
                 remove_images(project)
                 project.close()
     print(f"\ndocker runtime, {rounds} rounds, {concurrency} keep-alive clients, medians:")
-    print(_summary("moai-deploy blue-green (rollback)", ours))
+    print(_summary("moai-deploy blue-green deploy", ours))
     print(_summary("docker-compose up -d (new tag)", theirs))
     ratio = statistics.median(r.wall for r in ours) / statistics.median(r.wall for r in theirs)
     print(f"wall time ratio moai-deploy / docker-compose: {ratio:.2f}")
@@ -161,12 +161,13 @@ def _rounds(
     ours: list[Switch] = []
     theirs: list[Switch] = []
     for number in range(rounds * 2):
+        target = ("v1", "v2")[(number + 1) % 2]
+        _git(project_dir, "checkout", "-q", target)
         project = reopen(project_dir)
         try:
-            url = url_of(project)
-            ours.append(
-                _measure(url, concurrency, lambda p=project: operations.rollback(p, ENVIRONMENT))
-            )
+            version = f"{target}-{number}"
+            deploy = lambda p=project, v=version: operations.deploy(p, ENVIRONMENT, v)  # noqa: E731
+            ours.append(_measure(url_of(project), concurrency, deploy))
         finally:
             project.close()
         image = images[(number + 1) % 2]
