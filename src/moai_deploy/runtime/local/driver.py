@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from moai_deploy.build.check import check_command
 from moai_deploy.build.pyenv import PythonEnv, ensure_env, interpreter_env
 from moai_deploy.runtime.base import (
     Artifact,
@@ -40,8 +41,12 @@ class LocalRuntime:
     # -- artifacts -------------------------------------------------------------------
 
     def prepare(self, source: ReleaseSource, recorded: Artifact | None = None) -> Artifact:
-        """The snapshot and the Python environment built from its dependencies (cached)."""
+        """The snapshot and the Python environment built from its dependencies (cached);
+        the build fails here when the command's server or app module is not importable."""
         env = self._python(source.snapshot)
+        pythonpath = (self.settings.spec.defaults.env or {}).get("PYTHONPATH")
+        check_command(env, source.snapshot / self.service.workdir, self.service.command,
+                      pythonpath)  # fmt: skip
         if self.service.python is not None:
             summary = f"using interpreter {env.python}"
         else:
