@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
-from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.errors import MoaiError, ReleaseFailedError
 from moai_deploy.pipeline.preflight import audit
 from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.context import ReleaseRequest
 from moai_deploy.rollout.reporter import Reporter
 
 HOOK_KINDS = ("pre_deploy", "post_deploy", "on_failure")
@@ -94,3 +97,31 @@ def run_hooks(project: Project, kind: str, facts: ReleaseFacts, reporter: Report
                 f"pre_deploy hook `{shown}` exited {code}; nothing was released\n{output[-1500:]}"
             )
         reporter.event("warning", message=f"{kind} hook `{shown}` exited {code}")
+
+
+@dataclass
+class HookedRelease:
+    """What `around_release` learns while the release runs: its id, once recorded."""
+
+    release_id: int | None = None
+
+
+@contextmanager
+def around_release(
+    project: Project, environment: str, request: ReleaseRequest, reporter: Reporter
+) -> Iterator[HookedRelease]:
+    """pre_deploy before the block; post_deploy after it, or on_failure when it raised."""
+    facts = ReleaseFacts(environment, request.version, request.action, request.commit_sha)
+    run_hooks(project, "pre_deploy", facts, reporter)
+    hooked = HookedRelease()
+    try:
+        yield hooked
+    except MoaiError as exc:
+        status = project.ledger.get_release(hooked.release_id).status if hooked.release_id else ""
+        failed = replace(facts, release_id=hooked.release_id, status=status, error=str(exc))
+        run_hooks(project, "on_failure", failed, reporter)
+        raise
+    if hooked.release_id is not None:
+        status = project.ledger.get_release(hooked.release_id).status
+        run_hooks(project, "post_deploy", replace(facts, release_id=hooked.release_id,
+                                                   status=status), reporter)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from moai_deploy.build.snapshot import create_snapshot, inspect_source, prune_snapshots
@@ -14,7 +14,7 @@ from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
-from moai_deploy.pipeline.hooks import ReleaseFacts, run_hooks
+from moai_deploy.pipeline.hooks import around_release
 from moai_deploy.pipeline.preflight import (
     audit,
     refresh_monitoring,
@@ -147,28 +147,21 @@ def _run_new(
     reporter: Reporter,
     gates: GateRun | None = None,
 ) -> ReleaseRecord:
-    facts = ReleaseFacts(environment, request.version, request.action, request.commit_sha)
-    run_hooks(project, "pre_deploy", facts, reporter)
-    config = project.environment(environment)
-    reporter = LoggingReporter(reporter, project_action_log(project, environment))
-    ctx = project.rollout_context(config, project.secrets(), reporter)
-    project.ensure_router()
-    engine = rollout_release.begin(ctx, request, project.analysis_gateway())
-    facts = replace(facts, release_id=engine.release.id)
-    if gates is not None and gates.outcomes:
-        record_gate_run(project.ledger, gates, project.service, engine.release.id)
-    store_artifacts(project, environment, engine.release.id, request.version, reporter)
-    try:
-        release = _run(project, environment, engine, request.action)
-    except MoaiError as exc:
-        status = project.ledger.get_release(engine.release.id).status
-        run_hooks(project, "on_failure", replace(facts, status=status, error=str(exc)), reporter)
-        raise
-    finally:
-        store_sbom(project, engine.release.id, reporter)
-        refresh_monitoring(project, reporter)
-    run_hooks(project, "post_deploy", replace(facts, status=release.status), reporter)
-    return release
+    with around_release(project, environment, request, reporter) as hooked:
+        config = project.environment(environment)
+        reporter = LoggingReporter(reporter, project_action_log(project, environment))
+        ctx = project.rollout_context(config, project.secrets(), reporter)
+        project.ensure_router()
+        engine = rollout_release.begin(ctx, request, project.analysis_gateway())
+        hooked.release_id = engine.release.id
+        if gates is not None and gates.outcomes:
+            record_gate_run(project.ledger, gates, project.service, engine.release.id)
+        store_artifacts(project, environment, engine.release.id, request.version, reporter)
+        try:
+            return _run(project, environment, engine, request.action)
+        finally:
+            store_sbom(project, engine.release.id, reporter)
+            refresh_monitoring(project, reporter)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:
