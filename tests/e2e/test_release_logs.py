@@ -162,16 +162,12 @@ def test_each_release_logs_apart_logs_command_and_action_log(
         assert "third-release" in texts[third.id] and "first-release" not in texts[third.id]
         assert "second-release" in texts[second.id] and "first-release" not in texts[second.id]
 
-        shown = subprocess.run(
-            _cli(project_dir, "logs", ENV, "--release", str(first.id)),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "first-release" in shown and "third-release" not in shown
-        live = subprocess.run(
-            _cli(project_dir, "logs", ENV), capture_output=True, text=True, check=True
-        ).stdout
+        spec = str(project_dir / "moai-deploy.yaml")
+        shown = CliRunner().invoke(app, ["logs", ENV, "--release", str(first.id), "-f", spec])
+        assert shown.exit_code == 0, shown.output
+        shown_text = shown.output
+        assert "first-release" in shown_text and "third-release" not in shown_text
+        live = CliRunner().invoke(app, ["logs", ENV, "--since", "1h", "-f", spec]).output
         assert "third-release" in live and "first-release" not in live  # the live release
 
         latencies = sorted(_follow_latency(project_dir, port, f"follow-{i}") for i in range(3))

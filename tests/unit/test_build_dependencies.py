@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,39 @@ def test_requirement_names() -> None:
     assert requirement_name("Flask_SQLAlchemy[async]>=3 ; python_version>'3'") == "flask-sqlalchemy"
     assert requirement_name("-r base.txt") is None
     assert requirement_name("git+https://x/y.git") is None
+
+
+@pytest.mark.parametrize(
+    ("specifier", "admitted"),
+    [(">=3.11", True), (">=3.12,<4.0", False), ("~=3.11", True), ("<3.11", False),
+     ("==3.11.*", True), ("!=3.11.*", False), (">3.10, <=3.11", True), ("weird", True)],
+)  # fmt: skip
+def test_requires_python_specifiers(specifier: str, admitted: bool) -> None:
+    from moai_deploy.build.interpreter import allows
+
+    assert allows(specifier, (3, 11, 7)) is admitted
+
+
+def test_requires_python_sources_and_a_missing_interpreter() -> None:
+    from moai_deploy.build.interpreter import interpreter_for, requires_python
+    from moai_deploy.errors import ReleaseFailedError
+
+    assert requires_python({"tool": {"poetry": {"dependencies": {"python": "^3.11"}}}}) == (
+        ">=3.11,<4"
+    )
+    assert interpreter_for({"project": {"requires-python": ">=3.8"}}) == sys.executable
+    with pytest.raises(ReleaseFailedError, match=r"(?s)requires Python >=9\.0.*fix: install one"):
+        interpreter_for({"project": {"requires-python": ">=9.0"}})
+
+
+def test_setuptools_declarations(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='x', install_requires=['flask', 'markdown2'],"
+        " extras_require={'dev': ['pytest']})\n"
+    )
+    plan = install_plan(tmp_path)
+    assert plan.manager == "setup.cfg/setup.py install_requires"
+    assert plan.declared == {"flask", "markdown2"}
+    assert "pytest" in install_plan(tmp_path, dev=True).requirements
+    (tmp_path / "setup.cfg").write_text("[options]\ninstall_requires =\n    django>=5\n")
+    assert install_plan(tmp_path).requirements == ("django>=5",)

@@ -168,9 +168,10 @@ def test_init_detects_fastapi_and_writes_a_valid_spec(
     (tmp_path / ".venv" / "x.py").write_text("app = Flask(__name__)\n")  # skipped folder
     monkeypatch.chdir(tmp_path)
     code, out, _ = invoke(capsys, monkeypatch, "init")
-    assert code == 0 and "ASGI app shop.api:service" in out
+    assert code == 0 and "fastapi app shop.api:service" in out
+    assert "add `uvicorn` to the dependencies" in out  # none is declared
     text = (tmp_path / "moai-deploy.yaml").read_text()
-    assert "python -m uvicorn shop.api:service" in text
+    assert '["uvicorn", "shop.api:service", "--host", "127.0.0.1"' in text
     assert invoke(capsys, monkeypatch, "validate")[0] == 0
     code, _, err = invoke(capsys, monkeypatch, "init")
     assert code == 2 and "--force" in err
@@ -182,8 +183,8 @@ def test_init_detects_flask_as_wsgi(
 ) -> None:
     (tmp_path / "web.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
     code, out, _ = invoke(capsys, monkeypatch, "init", str(tmp_path))
-    assert code == 0 and "WSGI app web:app" in out
-    assert "gunicorn web:app" in (tmp_path / "moai-deploy.yaml").read_text()
+    assert code == 0 and "flask app web:app" in out
+    assert '"--workers", "2", "web:app"]' in (tmp_path / "moai-deploy.yaml").read_text()
 
 
 def test_a_secrets_file_tracked_by_git_is_refused(

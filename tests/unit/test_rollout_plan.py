@@ -133,3 +133,16 @@ def test_blue_green_pre_promotion_analysis_runs_on_the_preview_before_the_switch
     analysis = next(s for s in steps if s.kind == "analysis")
     assert analysis.preview is True
     assert kinds(steps).index("analysis") < kinds(steps).index("set_weight")
+
+
+HALF_CANARY = CanaryStrategy.model_validate({"type": "canary", "steps": [{"set_weight": 50}]})
+
+
+@pytest.mark.parametrize("strategy", [BlueGreenStrategy(), HALF_CANARY, RollingStrategy()])
+def test_release_command_runs_once_right_after_the_build(strategy: object) -> None:
+    for has_stable in (False, True):
+        steps = plan(strategy, Situation(2, has_stable, release_command=True))  # type: ignore[arg-type]
+        kinds = [s.kind for s in steps]
+        assert kinds[:2] == ["build", "release"] and kinds.count("release") == 1
+        without = plan(strategy, Situation(2, has_stable))  # type: ignore[arg-type]
+        assert "release" not in [s.kind for s in without]

@@ -7,6 +7,7 @@ the fix, instead of crash-looping instances afterwards.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,12 +21,13 @@ from moai_deploy.errors import ReleaseFailedError
 SERVERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "granian", "waitress-serve", "daphne"})
 _TARGET = re.compile(r"^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):[A-Za-z_][\w.]*(?:\(.*\))?$")
 _PYTHON_NAMES = ("python", "python3")
+_PACKAGES = {"waitress-serve": "waitress"}  # script -> the distribution that installs it
 
 # Runs in the release environment: which of the dotted module names cannot be found. The
 # modules are located, not imported (importing could need the release's secrets).
 _FIND_MODULES = """
 import importlib.util, os, sys
-sys.path.insert(0, os.getcwd())
+sys.path[:0] = [os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
 def found(name):
     head, *rest = name.split(".")
     try:
@@ -60,20 +62,28 @@ def modules_of(command: Sequence[str]) -> tuple[str | None, list[str]]:
     return script, modules
 
 
-def check_command(env: PythonEnv, workdir: Path, command: Sequence[str]) -> None:
-    """Raise ReleaseFailedError when the command's program or app module is missing."""
+def _installed(env: PythonEnv, script: str) -> bool:
+    return (env.bin_dir / script).is_file() or shutil.which(script) is not None
+
+
+def check_command(
+    env: PythonEnv, workdir: Path, command: Sequence[str], pythonpath: str | None = None
+) -> None:
+    """Raise ReleaseFailedError when the command's program or app module is missing
+    (`pythonpath`: the service's PYTHONPATH, relative to its workdir)."""
     script, modules = modules_of(command)
-    installed = script is None or (env.bin_dir / script).is_file() or shutil.which(script)
-    if not installed and "/" not in command[0]:
+    if script is not None and "/" not in command[0] and not _installed(env, script):
+        package = _PACKAGES.get(script, script)
         raise ReleaseFailedError(
             f"`{script}` (the service's command) is not installed in the release "
-            f"environment\n    fix: add {script} to the project's dependencies"
+            f"environment\n    fix: add {package} to the project's dependencies"
         )
     if not modules:
         return
+    child_env = {**os.environ, "PYTHONPATH": pythonpath or ""}
     done = subprocess.run(
         [str(env.python), "-c", _FIND_MODULES, *modules],
-        cwd=workdir, capture_output=True, text=True, check=False, timeout=60,
+        cwd=workdir, env=child_env, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     missing = [line for line in done.stdout.splitlines() if line.strip()]
     if done.returncode != 0 or missing:

@@ -4,7 +4,8 @@ One answer for `init` (which server is declared?), for the release environment (
 install, pinned from the lock file when there is one) and for the gates (the dev/test
 dependencies mypy and pytest need). Lock files win over loose declarations, in the order
 uv.lock, poetry.lock, pdm.lock, Pipfile.lock; then requirements*.txt, PEP 621
-`[project].dependencies`, Poetry's `[tool.poetry.dependencies]`, a Pipfile.
+`[project].dependencies`, Poetry's `[tool.poetry.dependencies]`, a Pipfile, setuptools'
+`install_requires`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from moai_deploy.build import _lockfiles
+from moai_deploy.build._setuptools import setuptools_requirements
 from moai_deploy.errors import BadInputError
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -109,6 +111,9 @@ def _loose_plan(project: Path, pyproject: dict[str, Any]) -> InstallPlan:
     if (project / "Pipfile").is_file():
         lines = tuple(_lockfiles.pipfile_requirements(read_toml(project / "Pipfile"), dev=False))
         return InstallPlan("Pipfile", lines, _names(lines))
+    setuptools = tuple(setuptools_requirements(project))
+    if setuptools:
+        return InstallPlan("setup.cfg/setup.py install_requires", setuptools, _names(setuptools))
     return InstallPlan("none", ())
 
 
@@ -135,6 +140,7 @@ def declared_names(project: Path, pyproject: dict[str, Any]) -> frozenset[str]:
         lines += _lockfiles.poetry_requirements(poetry)
     if (project / "Pipfile").is_file():
         lines += _lockfiles.pipfile_requirements(read_toml(project / "Pipfile"), dev=False)
+    lines += setuptools_requirements(project)
     return _names(tuple(lines))
 
 
@@ -156,6 +162,7 @@ def dev_requirements(project: Path, pyproject: dict[str, Any]) -> tuple[str, ...
     lines += _lockfiles.poetry_dev_requirements(pyproject.get("tool", {}).get("poetry", {}))
     if (project / "Pipfile").is_file():
         lines += _lockfiles.pipfile_requirements(read_toml(project / "Pipfile"), dev=True)
+    lines += setuptools_requirements(project, dev=True)
     return tuple(lines)
 
 

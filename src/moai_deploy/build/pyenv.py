@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from moai_deploy.build.dependencies import InstallPlan, install_plan, installed_names
+from moai_deploy.build.dependencies import InstallPlan, install_plan, installed_names, read_toml
+from moai_deploy.build.interpreter import interpreter_for
 from moai_deploy.errors import BadInputError, ReleaseFailedError
 from moai_deploy.paths import exclusive_lock
 from moai_deploy.uvtool import uv_binary
@@ -55,14 +56,16 @@ def ensure_env(
     pytest in)."""
     plan = install_plan(snapshot, dev=dev)
     requirements = sorted({*plan.requirements, *extra})
-    env_dir = cache_dir / "envs" / env_key([f"# {plan.manager}", *requirements], sys.executable)
+    pyproject = snapshot / "pyproject.toml"
+    python = interpreter_for(read_toml(pyproject) if pyproject.is_file() else {})
+    env_dir = cache_dir / "envs" / env_key([f"# {plan.manager}", *requirements], python)
     env_dir.parent.mkdir(parents=True, exist_ok=True)
     # Two deploys never build the same environment at once.
     with exclusive_lock(env_dir.parent / f"{env_dir.name}.lock"):
         reused = (env_dir / _COMPLETE_MARKER).is_file()
         if not reused:
             shutil.rmtree(env_dir, ignore_errors=True)
-            _build(env_dir, requirements)
+            _build(env_dir, requirements, python)
             check_declared(plan, env_dir / "bin" / "python")
             (env_dir / _COMPLETE_MARKER).write_text("\n".join(requirements) + "\n")
     return PythonEnv(python=env_dir / "bin" / "python", bin_dir=env_dir / "bin", reused=reused)
@@ -90,14 +93,14 @@ def check_declared(plan: InstallPlan, python: Path) -> None:
     )
 
 
-def _build(env_dir: Path, requirements: list[str]) -> None:
+def _build(env_dir: Path, requirements: list[str], python: str) -> None:
     uv = uv_binary()
-    _run([uv, "venv", "--quiet", "--python", sys.executable, str(env_dir)])
+    _run([uv, "venv", "--quiet", "--python", python, str(env_dir)])
     if requirements:
         listed = env_dir / "moai-requirements.txt"
         listed.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-        python = str(env_dir / "bin" / "python")
-        _run([uv, "pip", "install", "--quiet", "--python", python, "-r", str(listed)])
+        target = str(env_dir / "bin" / "python")
+        _run([uv, "pip", "install", "--quiet", "--python", target, "-r", str(listed)])
 
 
 def _run(argv: list[str]) -> None:

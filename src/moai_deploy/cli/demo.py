@@ -29,6 +29,9 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.base import free_port
 
 ENVIRONMENT = "demo"
+# The load stops by itself after this long even if a release hangs (it is stopped as soon
+# as the rollback has finished and the tail of steady traffic has been measured).
+MAX_LOAD_SECONDS = 900.0
 _GIT = ["git", "-c", "user.name=moai-demo", "-c", "user.email=demo@localhost"]
 _COPY_IGNORE = shutil.ignore_patterns(".mypy_cache", "__pycache__", ".moai-deploy", ".venv")
 
@@ -122,7 +125,7 @@ def _timed(
         phases.marks.append((name, start, clock()))
 
 
-def run_demo(example: Path | None, duration: float, runtime: str = "local") -> int:
+def run_demo(example: Path | None, tail: float, runtime: str = "local") -> int:
     """Run the demo; 0 when every release step worked and no request failed."""
     source = find_example(example)
     workspace = Path(tempfile.mkdtemp(prefix="moai-demo-"))
@@ -137,7 +140,7 @@ def run_demo(example: Path | None, duration: float, runtime: str = "local") -> i
                 use_docker(project_dir, ENVIRONMENT, registry, base)
             project = Project.open(project_dir / "moai-deploy.yaml")
             try:
-                return _scenario(project, project_dir, duration, started)
+                return _scenario(project, project_dir, tail, started)
             finally:
                 operations.down(project, ENVIRONMENT)
                 if runtime == "docker":
@@ -147,17 +150,19 @@ def run_demo(example: Path | None, duration: float, runtime: str = "local") -> i
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _scenario(project: Project, project_dir: Path, duration: float, started: float) -> int:
+def _scenario(project: Project, project_dir: Path, tail: float, started: float) -> int:
     reporter = RichReporter()
     console.rule("[bold]1. deploy v1 (2 instances)")
     operations.deploy(project, ENVIRONMENT, "v1", reporter)
     url = f"http://127.0.0.1:{project.loaded.spec.port_of(ENVIRONMENT)}/"
-    console.rule(f"[bold]2. load: 16 keep-alive clients for {duration:g}s on {url}")
-    load = start_load_in_background(url, duration=duration, concurrency=16)
+    console.rule(
+        f"[bold]2. load: 16 keep-alive clients on {url} until {tail:g}s after the rollback"
+    )
+    load = start_load_in_background(url, duration=MAX_LOAD_SECONDS, concurrency=16)
     phases = Phases()
     ok = True
     try:
-        time.sleep(min(3.0, duration / 5))
+        time.sleep(tail)  # steady v1 traffic first
         make_v2(project_dir)
         ok &= _timed(
             phases,
@@ -172,11 +177,14 @@ def _scenario(project: Project, project_dir: Path, duration: float, started: flo
             "rollback to v1",
             lambda: operations.rollback(project, ENVIRONMENT, None, reporter),
         )
+        time.sleep(tail)  # steady v1 traffic after the rollback
     finally:
-        report = load.result(timeout=duration + 30)
+        load.stop()
+        report = load.result(timeout=60)
     if phases.marks:
         first, last = phases.marks[0][1], phases.marks[-1][2]
-        phases.marks = [("steady, v1", 0.0, first), *phases.marks, ("steady, v1", last, duration)]
+        end = max(s.start + s.latency for s in report.samples) if report.samples else last
+        phases.marks = [("steady, v1", 0.0, first), *phases.marks, ("steady, v1", last, end)]
     console.rule("[bold]3. what the clients saw")
     render_summary(report, console, title="demo load")
     console.print(phases.table(report))

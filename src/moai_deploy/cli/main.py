@@ -220,27 +220,41 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing spec.")] = False,
 ) -> None:
-    """Write a commented moai-deploy.yaml for the project (detects the ASGI/WSGI app)."""
-    from moai_deploy.cli.init import write_spec
+    """Read the project (app, server, dependencies, health, release command, persistent
+    paths) and write a commented moai-deploy.yaml that deploys it."""
+    from moai_deploy.init import write_spec
 
     path, detected = write_spec(directory, force=force)
-    console.print(f"[green]✓[/] wrote {path} ({detected})")
+    console.print(f"[green]✓[/] wrote {path}: {detected.summary()}", highlight=False)
+    for note in (f"health: {detected.health.reason}", *detected.notes, *detected.release.notes):
+        console.print(f"  · {note}", highlight=False, markup=False)
+    if detected.required_env:
+        names = ", ".join(detected.required_env)
+        console.print(f"  · put the values of {names} in .secrets.env (kept out of git)")
+    console.print("  · gates: staging requires ruff and secrets, production all of them")
 
 
 @app.command()
 def demo(
     example: Annotated[Path | None, typer.Option(help="Example service folder.")] = None,
-    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 20.0,
+    tail: Annotated[
+        float,
+        typer.Option(min=0.5, help="Seconds of steady load before v2 and after the rollback."),
+    ] = 3.0,
     runtime: Annotated[
         str, typer.Option(help="Where the demo runs: local (default) or docker.")
     ] = "local",
 ) -> None:
-    """Deploy v1, switch to v2 blue-green under load, roll back, and count every request."""
+    """Deploy v1, switch to v2 blue-green under load, roll back, and count every request.
+
+    The clients run from before the switch until TAIL seconds after the rollback finished,
+    however long the releases take, so every phase is measured.
+    """
     from moai_deploy.cli.demo import run_demo
 
     if runtime not in ("local", "docker"):
         raise typer.BadParameter("use local or docker", param_hint="--runtime")
-    raise typer.Exit(run_demo(example, duration, runtime))
+    raise typer.Exit(run_demo(example, tail, runtime))
 
 
 def _version_callback(value: bool) -> None:

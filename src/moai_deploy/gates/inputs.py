@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import threading
 from collections.abc import Iterable
 from fnmatch import fnmatch
@@ -16,18 +17,45 @@ MAX_FILE_BYTES = 2_000_000
 
 
 def walk_project(project_dir: Path, skip: Iterable[Path] = ()) -> tuple[str, ...]:
-    """Every file of the project (relative posix paths, sorted), minus tool folders."""
+    """Every file of the project (relative posix paths, sorted), minus tool folders and
+    what git ignores (the secrets file, local databases: never part of a release)."""
     root = project_dir.resolve()
     skipped = {p.resolve() for p in skip}
+    ignored = git_ignored(root)
     found: list[str] = []
     for folder, dirnames, filenames in os.walk(root):
         here = Path(folder)
         dirnames[:] = [d for d in dirnames if _enter(here / d, d, skipped)]
         for name in filenames:
             path = here / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path.relative_to(root).as_posix())
+            relative = path.relative_to(root).as_posix()
+            if path.is_file() and not path.is_symlink() and not _is_ignored(relative, ignored):
+                found.append(relative)
     return tuple(sorted(found))
+
+
+def git_ignored(root: Path) -> frozenset[str]:
+    """Untracked paths git ignores under `root` (folders end in '/'); empty outside git."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--others", "--ignored", "--exclude-standard",
+             "--directory", "-z"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    if done.returncode != 0:
+        return frozenset()
+    return frozenset(p for p in done.stdout.split("\0") if p)
+
+
+def _is_ignored(relative: str, ignored: frozenset[str]) -> bool:
+    if not ignored:
+        return False
+    if relative in ignored:
+        return True
+    parts = relative.split("/")
+    return any("/".join(parts[:i]) + "/" in ignored for i in range(1, len(parts)))
 
 
 def _enter(path: Path, name: str, skipped: set[Path]) -> bool:

@@ -64,6 +64,18 @@ def notifications(entry: dict[str, Any]) -> list[Notification]:
     return found
 
 
+def _payload(request: BaseHTTPRequestHandler) -> dict[str, Any] | None:
+    """The JSON object a POST carries, or None when it is not one (or too large)."""
+    length = int(request.headers.get("Content-Length") or 0)
+    if not 0 < length <= MAX_BODY:
+        return None
+    try:
+        payload = json.loads(request.rfile.read(length))
+    except json.JSONDecodeError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def make_handler(
     out: Path, notifiers: list[Notifier] | None = None
 ) -> type[BaseHTTPRequestHandler]:
@@ -72,16 +84,8 @@ def make_handler(
             self._reply(200 if self.path == "/health" else 404)
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if self.path != "/alerts" or not 0 < length <= MAX_BODY:
-                self._reply(400)
-                return
-            try:
-                payload = json.loads(self.rfile.read(length))
-            except json.JSONDecodeError:
-                self._reply(400)
-                return
-            if not isinstance(payload, dict):
+            payload = _payload(self) if self.path == "/alerts" else None
+            if payload is None:
                 self._reply(400)
                 return
             entry = record(out, payload)

@@ -7,13 +7,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from moai_deploy.build.snapshot import create_snapshot, inspect_source, prune_snapshots
+from moai_deploy.build.snapshot import create_snapshot, inspect_source
 from moai_deploy.errors import BadInputError, LockedError, MoaiError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
+from moai_deploy.pipeline.hooks import around_release
 from moai_deploy.pipeline.preflight import (
     audit,
     refresh_monitoring,
@@ -22,6 +23,7 @@ from moai_deploy.pipeline.preflight import (
     store_sbom,
 )
 from moai_deploy.pipeline.project import Project
+from moai_deploy.pipeline.prune import prune_releases
 from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
 from moai_deploy.rollout.engine import RolloutEngine
@@ -148,20 +150,22 @@ def _run_new(
     reporter: Reporter,
     gates: GateRun | None = None,
 ) -> ReleaseRecord:
-    config = project.environment(environment)
-    reporter = LoggingReporter(reporter, project_action_log(project, environment))
-    ctx = project.rollout_context(config, project.secrets(), reporter)
-    ctx.runtime.preflight()  # an unreachable engine fails before a release is recorded
-    project.ensure_router()
-    engine = rollout_release.begin(ctx, request, project.analysis_gateway())
-    if gates is not None and gates.outcomes:
-        record_gate_run(project.ledger, gates, project.service, engine.release.id)
-    store_artifacts(project, environment, engine.release.id, request.version, reporter)
-    try:
-        return _run(project, environment, engine, request.action)
-    finally:
-        store_sbom(project, engine.release.id, reporter)
-        refresh_monitoring(project, reporter)
+    with around_release(project, environment, request, reporter) as hooked:
+        config = project.environment(environment)
+        reporter = LoggingReporter(reporter, project_action_log(project, environment))
+        ctx = project.rollout_context(config, project.secrets(), reporter)
+        ctx.runtime.preflight()  # an unreachable engine fails before a release is recorded
+        project.ensure_router()
+        engine = rollout_release.begin(ctx, request, project.analysis_gateway())
+        hooked.release_id = engine.release.id
+        if gates is not None and gates.outcomes:
+            record_gate_run(project.ledger, gates, project.service, engine.release.id)
+        store_artifacts(project, environment, engine.release.id, request.version, reporter)
+        try:
+            return _run(project, environment, engine, request.action)
+        finally:
+            store_sbom(project, engine.release.id, reporter)
+            refresh_monitoring(project, reporter)
 
 
 def _run(project: Project, environment: str, engine: RolloutEngine, action: str) -> ReleaseRecord:
@@ -172,7 +176,7 @@ def _run(project: Project, environment: str, engine: RolloutEngine, action: str)
         audit(project, environment, action, "failed", version=version, error=str(exc))
         raise
     audit(project, environment, action, "succeeded", version=version, release=release.id)
-    _prune(project)
+    prune_releases(project)
     return release
 
 
@@ -265,27 +269,6 @@ def retry(
             artifact=Artifact.recorded(failed.meta),
         )
         return _run_new(project, environment, request, reporter)
-
-
-def _prune(project: Project) -> None:
-    """Keep the newest snapshots and artifacts (`releases.keep` per environment), never one
-    a live or unfinished release uses (a pruned snapshot is rebuilt from its commit)."""
-    keep = project.loaded.spec.releases.keep
-    protected: set[Path] = set()
-    artifacts: list[Artifact] = []
-    for environment in project.loaded.spec.environments:
-        live = project.ledger.live_release(project.service, environment)
-        running = project.ledger.in_progress(project.service, environment)
-        newest = project.ledger.list_releases(project.service, environment, limit=keep)
-        for release in [live, *running]:
-            if release is not None and release.artifact:
-                protected.add(Path(release.artifact).resolve())
-        for release in [live, *running, *newest]:
-            found = Artifact.recorded(release.meta) if release is not None else None
-            artifacts += [found] if found is not None else []
-    prune_snapshots(project.layout.releases, keep, protected)
-    for runtime in project.runtimes():
-        runtime.prune(project.service, artifacts)
 
 
 def down(project: Project, environment: str, options: DeployOptions | None = None) -> int:

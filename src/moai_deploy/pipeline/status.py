@@ -55,9 +55,12 @@ class EnvironmentStatus:
 
 def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     """Live view of one environment (probes each running instance's readiness)."""
-    ready_path = project.loaded.spec.service.ready_path
+    service = project.loaded.spec.service
+    ready_path, accept = service.ready_path, service.ready_status
     views = [
-        InstanceView(i, i.state is InstanceState.RUNNING and is_ready(i.url, ready_path))
+        InstanceView(
+            i, i.state is InstanceState.RUNNING and is_ready(i.url, ready_path, accept=accept)
+        )
         for i in project.runtime_for(environment).list(project.service, environment)
     ]
     routing = project.router.current(project.route(environment))

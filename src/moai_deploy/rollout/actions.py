@@ -168,6 +168,7 @@ class RolloutBase:
             lambda: [i for i in self.group(st.stable_group) if i.name in names],
             ctx.loaded.spec.service.ready_path,
             ctx.config.health_check_timeout,
+            accept=ctx.loaded.spec.service.ready_status,
         )
         if failures:
             raise ReleaseFailedError(self.describe(failures, self.group(st.stable_group)))
@@ -231,7 +232,10 @@ class RolloutBase:
         def listed() -> list[InstanceStatus]:
             return [i for i in self.group(self.state.new_group) if i.name in names]
 
-        failures = health.wait_ready(listed, self.ctx.loaded.spec.service.ready_path, timeout)
+        service = self.ctx.loaded.spec.service
+        failures = health.wait_ready(
+            listed, service.ready_path, timeout, accept=service.ready_status
+        )
         if not failures:
             return
         text = self.describe(failures, listed())
@@ -254,9 +258,9 @@ class RolloutBase:
 
     def smoke_names(self, names: list[str]) -> str:
         spec = self.ctx.loaded.spec.service
-        paths = [spec.health_path, *self.ctx.config.strategy.smoke_paths]
+        paths = list(dict.fromkeys([spec.health_path, *self.ctx.config.strategy.smoke_paths]))
         instances = [i for i in self.group(self.state.new_group) if i.name in names]
-        failures = health.smoke_test(instances, paths)
+        failures = health.smoke_test(instances, paths, accept=spec.ready_status)
         if failures:
             raise ReleaseFailedError(self.describe(failures, instances))
         return "passed: " + ", ".join(paths)

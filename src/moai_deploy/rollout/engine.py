@@ -71,6 +71,7 @@ class RolloutEngine(StepActions):
     def _handlers(self) -> dict[str, Callable[[Step], str]]:
         return {
             "build": self.build,
+            "release": self.release_step,
             "start": self.start,
             "wait_ready": self.wait_ready,
             "smoke": self.smoke,

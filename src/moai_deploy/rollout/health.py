@@ -19,15 +19,22 @@ class HealthFailure:
     reason: str
 
 
-def _probe(client: httpx.Client, url: str) -> str | None:
-    """None when `url` answers 2xx, else why not."""
+# What a probe accepts (the spec's `service.ready_status`): 2xx, or any answer below 500
+# with redirects followed (apps without a health route: a login redirect or a 404 page
+# still proves the process serves).
+ACCEPT_2XX, ACCEPT_BELOW_500 = "2xx", "<500"
+
+
+def _probe(client: httpx.Client, url: str, accept: str = ACCEPT_2XX) -> str | None:
+    """None when `url` answers as `accept` wants, else why not."""
     try:
-        response = client.get(url)
+        response = client.get(url, follow_redirects=accept == ACCEPT_BELOW_500)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if 200 <= response.status_code < 300:
+    code = response.status_code
+    if 200 <= code < 300 or (accept == ACCEPT_BELOW_500 and code < 500):
         return None
-    return f"HTTP {response.status_code}"
+    return f"HTTP {code}"
 
 
 def wait_ready(
@@ -35,8 +42,9 @@ def wait_ready(
     ready_path: str,
     timeout: float,
     interval: float = 0.1,
+    accept: str = ACCEPT_2XX,
 ) -> list[HealthFailure]:
-    """Poll until every instance answers 2xx on `ready_path`; fail fast on a crash."""
+    """Poll until every instance answers `ready_path` as `accept` wants; fail fast on a crash."""
     deadline = time.monotonic() + timeout
     pending: dict[str, str] = {}
     with httpx.Client(timeout=2.0) as client:
@@ -47,7 +55,7 @@ def wait_ready(
                 return [HealthFailure(i.name, f"crashed: {i.detail}") for i in crashed]
             pending = {}
             for inst in instances:
-                reason = _probe(client, inst.url + ready_path)
+                reason = _probe(client, inst.url + ready_path, accept)
                 if reason is not None:
                     pending[inst.name] = reason
             if not pending:
@@ -60,19 +68,21 @@ def wait_ready(
             time.sleep(interval)
 
 
-def smoke_test(instances: Sequence[InstanceStatus], paths: Sequence[str]) -> list[HealthFailure]:
-    """Every path must answer 2xx on every instance."""
+def smoke_test(
+    instances: Sequence[InstanceStatus], paths: Sequence[str], accept: str = ACCEPT_2XX
+) -> list[HealthFailure]:
+    """Every path must answer (2xx, or below 500 as `accept` says) on every instance."""
     failures = []
     with httpx.Client(timeout=5.0) as client:
         for inst in instances:
             for path in paths:
-                reason = _probe(client, inst.url + path)
+                reason = _probe(client, inst.url + path, accept)
                 if reason is not None:
                     failures.append(HealthFailure(inst.name, f"GET {path}: {reason}"))
     return failures
 
 
-def is_ready(url: str, ready_path: str, timeout: float = 1.0) -> bool:
+def is_ready(url: str, ready_path: str, timeout: float = 1.0, accept: str = ACCEPT_2XX) -> bool:
     """One quick readiness probe (status display)."""
     with httpx.Client(timeout=timeout) as client:
-        return _probe(client, url + ready_path) is None
+        return _probe(client, url + ready_path, accept) is None

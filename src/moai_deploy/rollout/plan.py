@@ -43,6 +43,7 @@ class Situation:
     has_stable: bool  # something is live now (else: no traffic to shift, just switch)
     skip_analysis: bool = False  # a rollback inside the rollback window
     approvals: int = 0  # approvals the release needs before it starts
+    release_command: bool = False  # run the spec's release command before any instance
 
 
 def plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
@@ -57,7 +58,7 @@ def plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
 def _plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
     if isinstance(strategy, RollingStrategy) and situation.has_stable:
         return _rolling(strategy, situation)
-    steps = _start(situation.replicas)
+    steps = _start(situation.replicas, situation.release_command)
     if not situation.has_stable:
         return [*steps, _weight(100), *_finish(0.0)]
     if isinstance(strategy, CanaryStrategy):
@@ -71,9 +72,16 @@ def _plan(strategy: AnyStrategy, situation: Situation) -> list[Step]:
     return [*steps, _weight(100), *_finish(0.0)]
 
 
-def _start(replicas: int) -> list[Step]:
+def _build(release_command: bool) -> list[Step]:
+    steps = [Step("build", "prepare the release's artifact")]
+    if release_command:
+        steps.append(Step("release", "run the release command once, before any instance"))
+    return steps
+
+
+def _start(replicas: int, release_command: bool) -> list[Step]:
     return [
-        Step("build", "prepare the release's artifact"),
+        *_build(release_command),
         Step("start", f"start {replicas} instance(s) of the new version"),
         Step("wait_ready", "wait until every new instance is ready"),
         Step("smoke", "smoke-test the new instances directly"),
@@ -146,7 +154,7 @@ def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
 
 
 def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
-    steps = [Step("build", "prepare the release's artifact")]
+    steps = _build(situation.release_command)
     surge, unavailable = strategy.max_surge, strategy.max_unavailable
     started = drained = 0
     batches = math.ceil(situation.replicas / max(1, surge + unavailable))

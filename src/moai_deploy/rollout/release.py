@@ -12,6 +12,7 @@ from moai_deploy.rollout.engine import RolloutEngine
 from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.instances import other_group
 from moai_deploy.rollout.plan import Situation, plan
+from moai_deploy.rollout.release_command import runs_release_command
 from moai_deploy.rollout.state import RolloutState, plan_digest
 from moai_deploy.rollout.watch import with_watch
 from moai_deploy.runtime.base import InstanceState
@@ -43,8 +44,9 @@ def begin(ctx: RolloutContext, request: ReleaseRequest, analysis: AnalysisGatewa
     live, stable_group = _stable(ctx)
     approvals = required_approvals(ctx, request)
     situation = Situation(
-        ctx.config.replicas, stable_group is not None, request.skip_analysis, approvals
-    )
+        ctx.config.replicas, stable_group is not None, request.skip_analysis, approvals,
+        release_command=runs_release_command(ctx, request.rollback_of),
+    )  # fmt: skip
     steps = with_watch(plan(ctx.config.strategy, situation), ctx, situation)
     state = RolloutState(
         new_group=other_group(stable_group),
@@ -81,8 +83,9 @@ def resume(
     except (TypeError, ValueError) as exc:
         raise BadInputError(f"release #{release.id} cannot be resumed: {exc}") from None
     situation = Situation(
-        ctx.config.replicas, state.stable_group is not None, state.skip_analysis, state.approvals
-    )
+        ctx.config.replicas, state.stable_group is not None, state.skip_analysis, state.approvals,
+        release_command=runs_release_command(ctx, release.rollback_of),
+    )  # fmt: skip
     steps = with_watch(plan(ctx.config.strategy, situation), ctx, situation)
     if plan_digest(steps) != state.plan_digest:
         raise BadInputError(

@@ -10,6 +10,7 @@ from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.rollout.actions import RolloutBase
 from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, SUCCESSFUL, AnalysisTarget
 from moai_deploy.rollout.plan import Step
+from moai_deploy.rollout.release_command import run_release_command
 from moai_deploy.rollout.routing import GroupShare, build_routing, preview_entrypoint
 from moai_deploy.spec.analysis import AnalysisSpec
 from moai_deploy.spec.strategies import CanaryStrategy, RollingStrategy
@@ -44,6 +45,9 @@ class StepActions(RolloutBase):
         self.artifact = self.artifact_of(self.request.version, meta, self.request.snapshot)
         self.ctx.ledger.update_meta(self.release.id, {"artifact": self.artifact.to_meta()})
         return self.artifact.summary
+
+    def release_step(self, step: Step) -> str:
+        return run_release_command(self.ctx, self.ensure_artifact(), self.release)
 
     def start(self, step: Step) -> str:
         names = self.start_group(self.ctx.config.replicas)

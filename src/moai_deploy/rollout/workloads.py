@@ -3,6 +3,8 @@ into plain and secret parts (pure, apart from resolving secrets)."""
 
 from __future__ import annotations
 
+import re
+
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.instances import instance_name
@@ -23,9 +25,18 @@ def workload_env(ctx: RolloutContext) -> WorkloadEnv:
     )
 
 
+def shared_path(text: str) -> SharedPath:
+    """A spec entry as the runtime's SharedPath: `instance/` a folder, `db.sqlite3` a file
+    (a trailing '/' or no suffix means a folder)."""
+    path = text.strip().strip("/")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path).strip("-.") or "shared"
+    directory = text.strip().endswith("/") or "." not in path.rsplit("/", 1)[-1]
+    return SharedPath(name=name, path=path, directory=directory)
+
+
 def shared_paths(ctx: RolloutContext) -> tuple[SharedPath, ...]:
-    """The release's persistent paths (none until the spec names some)."""
-    return ()
+    """The release's persistent paths (`service.shared_paths`), one store per environment."""
+    return tuple(shared_path(text) for text in ctx.loaded.spec.service.shared_paths)
 
 
 def group_workloads(

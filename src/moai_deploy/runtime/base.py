@@ -96,6 +96,7 @@ class SharedPath:
 
     name: str  # identifier, e.g. "uploads"
     path: str  # relative to the service's workdir, e.g. "media/uploads"
+    directory: bool = True  # False: one file (an SQLite database), linked by itself
 
 
 @dataclass(frozen=True)

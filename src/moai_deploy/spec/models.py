@@ -24,6 +24,7 @@ from moai_deploy.spec.docker import DockerSpec
 from moai_deploy.spec.gates import GatesSpec
 from moai_deploy.spec.monitoring import MonitoringSpec, merged_monitoring
 from moai_deploy.spec.pipeline import PipelineSpec
+from moai_deploy.spec.release import Commands, HooksSpec, SharedPathText
 from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
@@ -53,6 +54,12 @@ class ServiceSpec(Section):
     )
     health_path: UrlPath = Field(default="/health", description="Liveness endpoint.")
     ready_path: UrlPath = Field(default="/ready", description="Readiness endpoint (2xx = ready).")
+    ready_status: Literal["2xx", "<500"] = Field(
+        default="2xx",
+        description="What the readiness and smoke probes accept: `2xx`, or `<500` (any "
+        "answer below 500, redirects followed) for apps without a health route. The "
+        "router's own check wants 2xx/3xx after redirects, so probe a path that exists.",
+    )
     metrics_path: UrlPath = Field(default="/metrics", description="Prometheus metrics endpoint.")
     stop_timeout: Seconds = Field(
         default=30.0, description="Grace period between SIGTERM and SIGKILL when stopping."
@@ -68,6 +75,24 @@ class ServiceSpec(Section):
     workdir: str = Field(
         default=".", description="Folder inside the project the command runs in (relative)."
     )
+    release_command: Commands = Field(
+        default=(),
+        description="Runs once per release, in the new release's code, environment and "
+        "secrets, before any new instance starts (migrations, collectstatic): one command, "
+        "or a list of argv lists run in order. A failure fails the release with nothing "
+        "switched; its output is kept in the ledger.",
+    )
+    release_command_timeout: Seconds = Field(
+        default=600.0, description="Longest the release command may run."
+    )
+    shared_paths: tuple[SharedPathText, ...] = Field(
+        default=(),
+        description="Paths (relative to workdir) inside the release that point at one "
+        "persistent folder per environment (SQLite files, uploads, instance/), so their "
+        "data survives deploys and rollbacks. A trailing '/' marks a folder; the first "
+        "release's own copy seeds it.",
+    )
+    hooks: HooksSpec = Field(default_factory=HooksSpec, description="Commands around a release.")
 
     @field_validator("command", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 from moai_deploy.gates.base import PY_CONFIG, BaseGate, GateContext
@@ -20,6 +21,23 @@ _MYPY_LINE = re.compile(
 )
 
 
+# A project that never configured ruff is linted for what is wrong, not for style: syntax
+# errors, undefined names, unused imports (ruff's long-standing defaults). Its own
+# configuration, when it has one, decides instead.
+UNCONFIGURED_RULES = "E4,E7,E9,F"
+
+
+def ruff_configured(project_dir: Path) -> bool:
+    """Whether ruff finds a configuration for the project (it looks in the parents too)."""
+    for folder in (project_dir.resolve(), *project_dir.resolve().parents):
+        if (folder / "ruff.toml").is_file() or (folder / ".ruff.toml").is_file():
+            return True
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.ruff" in pyproject.read_text(errors="replace"):
+            return True
+    return False
+
+
 class RuffGate(BaseGate):
     name: ClassVar[str] = "ruff"
     description: ClassVar[str] = "lint (ruff check)"
@@ -28,8 +46,10 @@ class RuffGate(BaseGate):
 
     def run(self, ctx: GateContext) -> GateResult:
         paths = ctx.target_paths(["."])
-        args = ["check", "--output-format", "json", "--no-fix", *ctx.settings.args, *paths]
-        out = run_tool(ctx.executable("ruff"), args, ctx.project_dir, ctx.settings.timeout)
+        select = [] if ruff_configured(ctx.project_dir) else ["--select", UNCONFIGURED_RULES]
+        args = ["check", "--output-format", "json", "--no-fix", *select, *ctx.settings.args]
+        out = run_tool(ctx.executable("ruff"), [*args, *paths], ctx.project_dir,
+                       ctx.settings.timeout)  # fmt: skip
         report = ctx.work_dir / "ruff.json"
         report.write_text(out.stdout)
         if out.returncode not in (0, 1):

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from moai_deploy.build.check import check_command
 from moai_deploy.build.pyenv import PythonEnv, ensure_env, interpreter_env
 from moai_deploy.checks import Check
 from moai_deploy.runtime.base import (
@@ -66,8 +67,12 @@ class LocalRuntime:
     # -- artifacts -------------------------------------------------------------------
 
     def prepare(self, source: ReleaseSource, recorded: Artifact | None = None) -> Artifact:
-        """The snapshot and the Python environment built from its dependencies (cached)."""
+        """The snapshot and the Python environment built from its dependencies (cached);
+        the build fails here when the command's server or app module is not importable."""
         env = self._python(source.snapshot)
+        pythonpath = (self.settings.spec.defaults.env or {}).get("PYTHONPATH")
+        check_command(env, source.snapshot / self.service.workdir, self.service.command,
+                      pythonpath)  # fmt: skip
         if self.service.python is not None:
             summary = f"using interpreter {env.python}"
         else:

@@ -37,21 +37,35 @@ def process_env(
 
 
 def link_shared(workdir: Path, store: Path, shared: Sequence[SharedPath]) -> None:
-    """Point each shared path of the release at its persistent folder under `store`."""
+    """Point each shared path of the release at its persistent copy under `store`. The
+    release's own copy seeds the store the first time (a committed `instance/` folder or
+    `db.sqlite3`); afterwards the store wins and the release's copy is replaced."""
     for item in shared:
-        target = store / item.name
-        target.mkdir(mode=0o700, parents=True, exist_ok=True)
-        link = workdir / item.path
         inside = os.path.normpath(item.path)
         if os.path.isabs(inside) or inside == ".." or inside.startswith("../"):
             raise BadInputError(f"shared path {item.path!r} leaves the release folder")
+        target, link = store / item.name, workdir / item.path
         if link.is_symlink():
             if link.resolve() == target.resolve():
                 continue
             link.unlink()
-        elif link.is_dir():
+        _seed(target, link, item.directory)
+        if link.is_dir():
             shutil.rmtree(link)
         elif link.exists():
             link.unlink()
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(target, target_is_directory=True)
+        link.symlink_to(target, target_is_directory=item.directory)
+
+
+def _seed(target: Path, release_copy: Path, directory: bool) -> None:
+    """Create the persistent copy once, from the release's own when it has one."""
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if target.exists():
+        return
+    if directory:
+        if release_copy.is_dir() and not release_copy.is_symlink():
+            shutil.copytree(release_copy, target, symlinks=True)
+        target.mkdir(mode=0o700, exist_ok=True)
+    elif release_copy.is_file() and not release_copy.is_symlink():
+        shutil.copy2(release_copy, target)
