@@ -62,13 +62,16 @@ def _measure(url: str, concurrency: int, action: object) -> Switch:
 
 
 def _compose(folder: Path, image: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         ["docker-compose", "-p", "moai-bench", "up", "-d"],
         cwd=folder,
         env={**os.environ, "IMAGE": image},
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"docker-compose up -d failed:\n{done.stderr[-2000:]}")
 
 
 def _wait(url: str, timeout: float = 60.0) -> None:
