@@ -77,6 +77,7 @@ def deploy(
         version = validate_version(version)
     config = project.environment(environment)
     project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
+    _check_analysis(project, environment)
     source = inspect_source(project.loaded.project_dir)
     version = version or source.default_version()
     if version is None:
@@ -94,6 +95,15 @@ def deploy(
         )
         request = ReleaseRequest(version, source.commit_sha, snapshot, actor())
         return _run_new(project, environment, request, reporter, gates)
+
+
+def _check_analysis(project: Project, environment: str) -> None:
+    """Each metric's provider must be usable: bad input (exit 2) before any state.
+
+    Not for rollbacks: those must work while a metrics server is down."""
+    from moai_deploy.pipeline.analysis import check_providers
+
+    check_providers(project.loaded, environment)
 
 
 def _refuse_unfinished(project: Project, environment: str) -> None:
@@ -249,6 +259,7 @@ def retry(
     """Run the latest aborted or failed release again, from its own snapshot."""
     reporter, options = reporter or NullReporter(), options or DeployOptions()
     project.environment(environment)
+    _check_analysis(project, environment)
     latest = project.ledger.list_releases(project.service, environment, limit=1)
     if not latest or latest[0].status not in ("aborted", "failed"):
         raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")

@@ -12,8 +12,15 @@ from pathlib import Path
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout import health
+from moai_deploy.rollout.analysis_record import AnalysisRecord
 from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
-from moai_deploy.rollout.gateway import AnalysisGateway, AnalysisTarget, BackgroundAnalysis
+from moai_deploy.rollout.gateway import (
+    SUCCESSFUL,
+    AnalysisGateway,
+    AnalysisTarget,
+    AnalysisVerdict,
+    BackgroundAnalysis,
+)
 from moai_deploy.rollout.instances import instance_name
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.routing import GroupShare, build_routing
@@ -49,6 +56,8 @@ class RolloutBase:
         self.analysis = analysis
         self.artifact: Artifact | None = None
         self.background: BackgroundAnalysis | None = None
+        self.background_record: AnalysisRecord | None = None
+        self.background_over = False  # decided and acted on: not started again
 
     def ledger_release(self) -> ReleaseRecord:
         return self.ctx.ledger.get_release(self.release.id)
@@ -105,12 +114,16 @@ class RolloutBase:
             stable=self.ctx.backend_name(stable) if stable else None,
         )
 
-    def background_verdict(self) -> str | None:
+    def background_verdict(self) -> AnalysisVerdict | None:
         return self.background.verdict() if self.background is not None else None
 
     def stop_background(self) -> None:
+        """Stop the background analysis; its record ends with its verdict so far."""
         if self.background is not None:
             self.background.stop()
+            if self.background_record is not None:
+                verdict = self.background.verdict() or AnalysisVerdict(SUCCESSFUL, "stopped")
+                self.background_record.finish(verdict)
             self.background = None
 
     def restore_stable_routing(self) -> None:

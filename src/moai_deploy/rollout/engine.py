@@ -11,18 +11,18 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from moai_deploy.errors import MoaiError, ReleaseFailedError
+from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.rollout import failpoints, watch
 from moai_deploy.rollout.actions import ProgressDeadlineError, RolloutRun
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.controls import AbortRequested, Controls
-from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
+from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway, AnalysisVerdict
+from moai_deploy.rollout.health_guard import HealthGuard
 from moai_deploy.rollout.journal import JournalReporter
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.step_actions import AnalysisFailedError, StepActions
 from moai_deploy.spec.strategies import RollingStrategy
-from moai_deploy.traffic.base import TrafficError
 
 _TICK = 0.05
 
@@ -33,6 +33,7 @@ class RolloutEngine(StepActions):
     def __init__(self, ctx: RolloutContext, run: RolloutRun, analysis: AnalysisGateway) -> None:
         journal = JournalReporter(ctx.ledger, run.release.id, ctx.reporter, run.request.actor)
         super().__init__(replace(ctx, reporter=journal), run, analysis)
+        self.health_guard = HealthGuard(ctx.router)
         self.controls = Controls(ctx.ledger, run.release.id, run.state, journal, self.save)
 
     def skipping(self) -> bool:
@@ -55,11 +56,11 @@ class RolloutEngine(StepActions):
         except AbortRequested as exc:
             self._undo(exc.reason, exc.status)
             raise ReleaseFailedError(f"release {exc.status}: {exc.reason}") from None
-        except (MoaiError, TrafficError, OSError) as exc:
+        except Exception as exc:  # whatever broke, the release ends terminal, traffic on stable
             if self.ledger_release().status == "succeeded":
                 self.ctx.reporter.event("cleanup_failed", detail=self.redact(str(exc)))
                 return self.ledger_release()
-            reason = self.redact(str(exc))
+            reason = self.redact(str(exc) or type(exc).__name__)
             # Argo's words: a judged-bad or stuck release is aborted; a broken one failed.
             judged = isinstance(exc, ProgressDeadlineError | AnalysisFailedError)
             self._undo(reason, "aborted" if judged else "failed")
@@ -116,13 +117,50 @@ class RolloutEngine(StepActions):
             self.wait_until(lambda: self.controls.paused is None, None)
 
     def tick(self) -> None:
-        """Raise AbortRequested when asked to abort or when background analysis failed."""
+        """Raise AbortRequested when asked to abort, when background analysis failed, or
+        when the router's health check holds the new version down."""
         self.controls.check_abort()
+        self._check_router_health()
         verdict = self.background_verdict()
-        if verdict == FAILED:
-            raise AbortRequested("background analysis failed")
-        if verdict == INCONCLUSIVE:
-            self.request_pause("background analysis inconclusive: `promote` to continue")
+        if verdict is None:
+            return
+        if verdict.phase == FAILED:
+            raise AbortRequested(f"background analysis failed: {verdict.message}")
+        if verdict.phase == INCONCLUSIVE:
+            # Argo: an inconclusive analysis pauses; a human's promote continues without it.
+            self.stop_background()
+            self.background_over = True
+            self.request_pause(f"background analysis inconclusive: {verdict.message}")
+
+    def _check_router_health(self) -> None:
+        st = self.state
+        if st.rolling or st.stable_group is None or not 0 < st.weight < 100:
+            return
+        backend = self.ctx.backend_name(st.new_group)
+        reason = self.health_guard.down(backend, lambda: self._routed_urls(backend))
+        if reason is None:
+            return
+        failed = AnalysisVerdict(FAILED, f"router-health failed ({reason})")
+        if self.background_record is not None:  # the analysis counts it as a failure
+            self.background_record.measurement(
+                {
+                    "metric": "router-health",
+                    "phase": FAILED,
+                    "value": 0.0,
+                    "at": time.time(),
+                    "message": reason,
+                    "condition": "servers up > 0",
+                }
+            )
+        self.stop_background()
+        if self.background_record is not None:
+            self.background_record.finish(failed)
+        raise AbortRequested(failed.message)
+
+    def _routed_urls(self, backend: str) -> int:
+        current = self.ctx.router.current(self.ctx.route)
+        found = [b for b in (current.backends if current else ()) if b.name == backend]
+        return len(found[0].urls) if found and found[0].weight > 0 else 0
 
     def wait_until(self, done: Callable[[], bool], seconds: float | None) -> bool:
         """Wait until `done()` or `seconds` elapse (None: forever), honouring abort."""
@@ -149,7 +187,7 @@ class RolloutEngine(StepActions):
             self.restore_stable_routing()  # first: every moment here serves the bad version
             if isinstance(ctx.config.strategy, RollingStrategy):
                 self.restore_stable_capacity()  # before the new instances go away
-        except (TrafficError, MoaiError, OSError) as exc:
+        except Exception as exc:  # keep undoing: the new instances must still stop
             ctx.reporter.event("restore_failed", detail=self.redact(str(exc)))
         self.stop_background()
         self.stop_new_group()

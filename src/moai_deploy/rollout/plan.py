@@ -33,6 +33,7 @@ class Step:
     start: int = 0  # rolling batch: new instances to start
     drain: int = 0  # rolling batch: old instances to drain and stop
     preview: bool = False  # analysis of the new version on its preview route, before traffic
+    purpose: str = "step"  # analysis: step, pre_promotion or post_promotion (its ledger record)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
                 "pre-promotion analysis on the preview route",
                 analysis=strategy.pre_promotion_analysis,
                 preview=True,
+                purpose="pre_promotion",
             )
         )
     if strategy.auto_promote is False:
@@ -128,7 +130,12 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
     steps.append(_weight(100))
     if strategy.post_promotion_analysis is not None and not skip_analysis:
         steps.append(
-            Step("analysis", "post-promotion analysis", analysis=strategy.post_promotion_analysis)
+            Step(
+                "analysis",
+                "post-promotion analysis",
+                analysis=strategy.post_promotion_analysis,
+                purpose="post_promotion",
+            )
         )
     return [*steps, *_finish(strategy.scale_down_delay)]
 
@@ -171,3 +178,29 @@ def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
             )
         )
     return [*steps, Step("promote", "mark the release live")]
+
+
+def describe_promote(steps: list[Step], index: int, held: bool, full: bool) -> str:
+    """What a promote skips and where the rollout stops next (pure; for `promote`'s output).
+
+    `index` is the step running now; `held` says whether it is holding for a promote (a
+    pause, or an analysis that was inconclusive).
+    """
+    if full:
+        return "skips every remaining step and analysis: straight to 100%"
+    later = [i for i in range(index, len(steps)) if steps[i].kind == "pause"]
+    if held and index < len(steps):
+        skipped: int | None = index
+    else:
+        skipped = later[0] if later else None
+    if skipped is None:
+        return "no pause left to skip: the rollout goes on to 100%"
+    rest = [i for i in later if i > skipped]
+    text = f"skips step {skipped + 1} of {len(steps)} ({_step_text(steps[skipped])})"
+    if not rest:
+        return text + "; no pause after it: the rollout goes on to 100%"
+    return text + f"; next stop: step {rest[0] + 1} ({_step_text(steps[rest[0]])})"
+
+
+def _step_text(step: Step) -> str:
+    return step.description

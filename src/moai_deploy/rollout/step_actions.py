@@ -8,7 +8,8 @@ from typing import Any
 
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.rollout.actions import RolloutBase
-from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, SUCCESSFUL, AnalysisTarget
+from moai_deploy.rollout.analysis_record import AnalysisRecord
+from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisTarget, AnalysisVerdict
 from moai_deploy.rollout.plan import Step
 from moai_deploy.rollout.release_command import run_release_command
 from moai_deploy.rollout.routing import GroupShare, build_routing, preview_entrypoint
@@ -94,21 +95,27 @@ class StepActions(RolloutBase):
     def analysis_step(self, step: Step) -> str:
         if self.skipping() or step.analysis is None:
             return "skipped"
-        if step.preview:
-            phase = self._preview_analysis(step.analysis)
-        else:
-            phase = self.analysis.run(
-                step.analysis, self.target(), self._interrupted, self._measurement
-            )
-        if phase == FAILED:
-            raise AnalysisFailedError("analysis failed")
-        if phase == INCONCLUSIVE:
-            self.request_pause("analysis inconclusive: `moai-deploy promote` to continue")
+        record = AnalysisRecord(self.ctx, self.release.id, step.purpose, step.analysis)
+        try:
+            if step.preview:
+                verdict = self._preview_analysis(step.analysis, record)
+            else:
+                verdict = self.analysis.run(
+                    step.analysis, self.target(), self._interrupted, record.measurement
+                )
+        except Exception as exc:  # an abort, or a router error around the preview
+            record.finish(AnalysisVerdict(FAILED, f"interrupted: {exc}"))
+            raise
+        record.finish(verdict)
+        if verdict.phase == FAILED:
+            raise AnalysisFailedError(f"analysis failed: {verdict.message}")
+        if verdict.phase == INCONCLUSIVE:
+            self.request_pause(f"analysis inconclusive: {verdict.message}")
             self.wait_until(lambda: self.consume_promote() is not None, None)
-            return "inconclusive, then promoted"
-        return phase if phase == SUCCESSFUL else f"ended: {phase}"
+            return f"inconclusive ({verdict.message}), then promoted"
+        return verdict.phase + (f": {verdict.message}" if verdict.message else "")
 
-    def _preview_analysis(self, analysis: AnalysisSpec) -> str:
+    def _preview_analysis(self, analysis: AnalysisSpec, record: AnalysisRecord) -> AnalysisVerdict:
         """Judge the new version on its own preview entrypoint, before it gets real traffic."""
         ctx = self.ctx
         backend = f"{ctx.backend_name(self.state.new_group)}-preview"
@@ -123,16 +130,16 @@ class StepActions(RolloutBase):
             ctx.router.verify(preview, timeout=ctx.config.strategy.verify_timeout)
             ctx.reporter.event("preview", route=preview.route, entrypoint=preview.entrypoint)
             target = AnalysisTarget(canary=backend, stable=None)
-            return self.analysis.run(analysis, target, self._interrupted, self._measurement)
+            return self.analysis.run(analysis, target, self._interrupted, record.measurement)
         finally:
             ctx.router.remove(preview.route)
 
-    def _interrupted(self) -> bool:
-        self.tick()  # raises on abort
-        return self.consume_promote() == "full"
-
     def _measurement(self, data: dict[str, Any]) -> None:
         self.ctx.reporter.event("measurement", **data)
+
+    def _interrupted(self) -> bool:
+        self.tick()  # raises on abort
+        return self.skipping()  # `promote --full`; a step promote waits for the next pause
 
     def promote(self, step: Step) -> str:
         self.stop_background()
@@ -193,12 +200,15 @@ class StepActions(RolloutBase):
         strategy = self.ctx.config.strategy
         if (
             self.background is None
+            and not self.background_over
             and isinstance(strategy, CanaryStrategy)
             and strategy.analysis is not None
             and not self.state.skip_analysis
             and self.state.stable_group is not None
             and 0 < self.state.weight < 100
         ):
+            record = AnalysisRecord(self.ctx, self.release.id, "background", strategy.analysis)
+            self.background_record = record
             self.background = self.analysis.background(
-                strategy.analysis, self.target(), self._measurement
+                strategy.analysis, self.target(), record.measurement
             )

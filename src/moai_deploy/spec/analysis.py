@@ -139,6 +139,12 @@ class MetricSpec(Section):
     consecutive_error_limit: NonNegative = Field(default=4, description=_LIMIT_DOCS["errors"])
     dry_run: bool = Field(default=False, description=_LIMIT_DOCS["dry_run"])
     initial_delay: Seconds = Field(default=0.0, description=_LIMIT_DOCS["delay"])
+    compare: Literal["absolute", "ratio_to_stable"] = Field(
+        default="absolute",
+        description="absolute: `result` is the canary's value. ratio_to_stable: the canary's "
+        "value divided by the stable version's over the same window (e.g. `result <= 1.2`: at "
+        "most 20 % worse); no stable version, or a stable value of 0, is no data.",
+    )
 
     @field_validator("success_condition", "failure_condition")
     @classmethod
@@ -232,6 +238,17 @@ class JudgeSpec(Section):
     )
     min_samples: Annotated[int, Field(ge=1)] = Field(
         default=20, description="Requests each version needs in the window to be judged."
+    )
+    on_no_data: Literal["inconclusive", "fail", "pass"] = Field(
+        default="inconclusive",
+        description="When nothing can be judged (no stable version, fewer than min_samples "
+        "requests on a side, only NaN values): inconclusive pauses for a human, fail aborts, "
+        "pass promotes. NaN samples are always dropped before judging.",
+    )
+    consecutive_error_limit: NonNegative = Field(
+        default=4,
+        description="Judge errors in a row tolerated (e.g. the access log unreadable); it "
+        "retries each interval, and one more error ends the analysis in error.",
     )
 
     @model_validator(mode="after")

@@ -152,6 +152,18 @@ class TraefikRouter:
         except (httpx.HTTPError, ValueError) as exc:
             return [f"Traefik API error: {exc!r}"]
 
+    def servers_down(self, backend: str) -> list[str] | None:
+        """URLs of `backend` Traefik's health check marked DOWN (None if Traefik cannot say)."""
+        try:
+            with httpx.Client(base_url=self._process.api_url, timeout=1.0) as client:
+                service = _get(client, f"/api/http/services/{backend}@file")
+        except (httpx.HTTPError, ValueError):
+            return None
+        if service is None:
+            return None
+        status = service.get("serverStatus") or {}
+        return sorted(url for url, state in status.items() if state == "DOWN")
+
     def current(self, route: str) -> Routing | None:
         """The routing last applied for `route` (backends sorted by name), or None."""
         try:
