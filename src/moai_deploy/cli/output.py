@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
     from moai_deploy.ledger.events import EventRecord
@@ -156,7 +157,7 @@ def _time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
-def status_table(status: EnvironmentStatus) -> Table:
+def status_table(status: EnvironmentStatus) -> RenderableType:
     live = status.live
     head = f"{status.environment}  {status.url}  live: "
     head += f"{live.version} (release #{live.id})" if live else "nothing"
@@ -170,15 +171,15 @@ def status_table(status: EnvironmentStatus) -> Table:
         ready = "[green]yes[/]" if view.ready else "[red]no[/]"
         state = s.state.value if s.state.value != "crashed" else "[red]crashed[/]"
         table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
+    lines = []
     for release in status.unfinished:
-        lines = [f"unfinished: release #{release.id} {release.version} ({release.status})"]
+        lines.append(f"unfinished: release #{release.id} {release.version} ({release.status})")
         if status.stopped_at:
-            lines.append(f"at {status.stopped_at}")
+            lines.append(f"  at {status.stopped_at}")
         if status.paused:
-            lines.append(f"paused: {status.paused}")
-            lines.append(f"continue: {status.continue_with}")
-        table.caption, table.caption_justify = escape("\n".join(lines)), "left"
-    return table
+            lines.append(f"  paused: {status.paused}")
+            lines.append(f"  continue: {status.continue_with}")
+    return Group(table, *(Text(line) for line in lines))
 
 
 def audit_table(events: list[AuditRecord]) -> Table:

@@ -154,7 +154,8 @@ def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
             text = "until promoted" if duration is None else f"{duration:g}s"
             steps.append(Step("pause", f"pause {text}", duration=duration))
         elif isinstance(spec_step, AnalysisStep):
-            steps.append(Step("analysis", "analysis", analysis=spec_step.analysis))
+            names = ", ".join(m.name for m in spec_step.analysis.resolved())
+            steps.append(Step("analysis", f"analysis: {names}", analysis=spec_step.analysis))
     if last != 100:
         steps.append(_weight(100))
     return steps
