@@ -107,7 +107,7 @@ def _assert_ended_on_stable(project_dir: Path, version: str) -> Any:
         assert [(b.name, b.weight) for b in routing.backends if b.weight] == [
             (f"hello-{ENV}-{live.meta['group']}", 100)
         ]
-        versions = {i.version for i in project.runtime.list(project.service, ENV)}
+        versions = {i.version for i in project.runtime_for(ENV).list(project.service, ENV)}
         assert versions == {live.version}
         return release
     finally:

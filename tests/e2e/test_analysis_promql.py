@@ -61,13 +61,16 @@ class _Targets:
         try:
             running = [
                 i
-                for i in project.runtime.list(project.service, ENV)
+                for i in project.runtime_for(ENV).list(project.service, ENV)
                 if i.state is InstanceState.RUNNING
             ]
         finally:
             project.close()
         groups = [
-            {"targets": [f"127.0.0.1:{i.port}"], "labels": {"backend": f"hello-{ENV}-{i.group}"}}
+            {
+                "targets": [i.url.removeprefix("http://")],
+                "labels": {"backend": f"hello-{ENV}-{i.group}"},
+            }
             for i in running
         ]
         text = json.dumps(groups)
