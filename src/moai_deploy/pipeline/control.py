@@ -23,6 +23,7 @@ from moai_deploy.rollout.lock import actor
 from moai_deploy.rollout.plan import Situation, describe_promote, plan
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 from moai_deploy.rollout.state import RolloutState
+from moai_deploy.rollout.undo import UNFINISHED
 
 _DEPLOYER_GRACE = 15.0  # how long a live deployer gets to act on a request
 
@@ -63,7 +64,7 @@ def _wait_finished(project: Project, release_id: int, timeout: float) -> Release
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         release = project.ledger.get_release(release_id)
-        if release.status not in ("pending", "in_progress"):
+        if release.status not in UNFINISHED:
             return release
         time.sleep(0.1)
     return None

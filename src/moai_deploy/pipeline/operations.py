@@ -12,6 +12,7 @@ from moai_deploy.errors import BadInputError, LockedError, MoaiError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
+from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
 from moai_deploy.pipeline.hooks import around_release
@@ -261,7 +262,7 @@ def retry(
     project.environment(environment)
     _check_analysis(project, environment)
     latest = project.ledger.list_releases(project.service, environment, limit=1)
-    if not latest or latest[0].status not in ("aborted", "failed"):
+    if not latest or latest[0].status not in (ReleaseStatus.ABORTED, ReleaseStatus.FAILED):
         raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")
     failed = latest[0]
     with locked(project, environment, LockRequest(actor(), "retry", failed.version), options):

@@ -7,7 +7,7 @@ touches a process, a file or the network, so every plan is testable as data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from moai_deploy.spec.analysis import AnalysisSpec
 from moai_deploy.spec.strategies import (
@@ -34,6 +34,9 @@ class Step:
     drain: int = 0  # rolling batch: old instances to drain and stop
     preview: bool = False  # analysis of the new version on its preview route, before traffic
     purpose: str = "step"  # analysis: step, pre_promotion or post_promotion (its ledger record)
+    background: AnalysisSpec | None = None  # set_weight: the canary's background analysis
+    unavailable: int = 0  # rolling batch: old instances drained before the new are ready
+    pre_stop_delay: float = 0.0  # rolling batch: unrouted this long before being stopped
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,11 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
 def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
     steps: list[Step] = []
     last = 0
+    background = None if skip_analysis else strategy.analysis
     for spec_step in strategy.effective_steps():
         if isinstance(spec_step, SetWeightStep):
             last = spec_step.set_weight
-            steps.append(_weight(spec_step.set_weight))
+            steps.append(replace(_weight(last), background=background if last < 100 else None))
         elif skip_analysis:
             continue  # a rollback inside the window skips pauses and analysis
         elif isinstance(spec_step, PauseStep):
@@ -176,6 +180,8 @@ def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
                 f"batch {index + 1}/{batches}: start {start} new, drain {drain} old",
                 start=start,
                 drain=drain,
+                unavailable=strategy.max_unavailable,
+                pre_stop_delay=strategy.pre_stop_delay,
             )
         )
     return [*steps, Step("promote", "mark the release live")]
