@@ -15,6 +15,7 @@ from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
+from moai_deploy.pipeline.analysis import check_providers
 from moai_deploy.pipeline.hooks import around_release
 from moai_deploy.pipeline.preflight import (
     audit,
@@ -78,7 +79,7 @@ def deploy(
         version = validate_version(version)
     config = project.environment(environment)
     project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
-    _check_analysis(project, environment)
+    check_providers(project.loaded, environment)  # not for rollbacks: metrics may be down
     source = inspect_source(project.loaded.project_dir)
     version = version or source.default_version()
     if version is None:
@@ -96,15 +97,6 @@ def deploy(
         )
         request = ReleaseRequest(version, source.commit_sha, snapshot, actor())
         return _run_new(project, environment, request, reporter, gates)
-
-
-def _check_analysis(project: Project, environment: str) -> None:
-    """Each metric's provider must be usable: bad input (exit 2) before any state.
-
-    Not for rollbacks: those must work while a metrics server is down."""
-    from moai_deploy.pipeline.analysis import check_providers
-
-    check_providers(project.loaded, environment)
 
 
 def _refuse_unfinished(project: Project, environment: str) -> None:
@@ -259,8 +251,7 @@ def retry(
 ) -> ReleaseRecord:
     """Run the latest aborted or failed release again, from its own snapshot."""
     reporter, options = reporter or NullReporter(), options or DeployOptions()
-    project.environment(environment)
-    _check_analysis(project, environment)
+    check_providers(project.loaded, project.environment(environment).name)
     latest = project.ledger.list_releases(project.service, environment, limit=1)
     if not latest or latest[0].status not in (ReleaseStatus.ABORTED, ReleaseStatus.FAILED):
         raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")
