@@ -10,6 +10,10 @@ whose code starts failing every request a few seconds after it starts
   to that verified routing;
 - baseline, same run: a perfect operator who runs `abort` the instant the first failure
   is seen (no human reaction time at all); measured the same way.
+
+A run whose release does not end within its deadline is aborted, reported and left out
+of the medians; whatever happens, the bench ends with no release in progress, no lock
+held, and nothing running (instances, supervisord, Traefik).
 """
 
 from __future__ import annotations
@@ -25,10 +29,15 @@ from pathlib import Path
 from _scratch import ENVIRONMENT, edit_environment, make_v2, reopen, url_of
 
 from moai_deploy.cli.demo import find_example, prepare_workspace
-from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.errors import MoaiError, ReleaseFailedError
+from moai_deploy.ledger import locks
 from moai_deploy.observe.load import LoadHandle, start_load_in_background
 from moai_deploy.pipeline import control, operations
+from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.lock import actor
 from moai_deploy.rollout.reporter import RecordingReporter
+
+RUN_DEADLINE = 120.0  # seconds a release gets to end by itself before the bench aborts it
 
 FAULT = {"HELLO_ERROR_RATE": "1", "HELLO_FAULT_AFTER": "6"}
 
@@ -55,28 +64,57 @@ def _first_failure(load: LoadHandle, timeout: float = 60) -> float:
     raise RuntimeError("the fault never became visible")
 
 
-def _switched_back(recorder: RecordingReporter) -> float:
-    return next(at for at, f in recorder.named("weights") if len(f["weights"]) == 1)
+def _switched_back(recorder: RecordingReporter) -> float | None:
+    return next((at for at, f in recorder.named("weights") if len(f["weights"]) == 1), None)
 
 
-def one_run(project_dir: Path, version: str, automatic: bool) -> tuple[float, float | None]:
+def one_run(project_dir: Path, version: str, automatic: bool) -> tuple[float, float | None] | None:
+    """(fault onset -> 0 % canary, decision -> verified switch), or None if it never ended."""
     project = reopen(project_dir)
     recorder = RecordingReporter()
-    load = start_load_in_background(url_of(project), duration=120, concurrency=8)
+    load = start_load_in_background(url_of(project), duration=RUN_DEADLINE, concurrency=8)
     worker = threading.Thread(target=_deploy, args=(project_dir, version, recorder))
     worker.start()
     try:
         onset = _first_failure(load)
         if not automatic:
             control.abort(project, ENVIRONMENT)
-        worker.join(timeout=120)
+        worker.join(timeout=RUN_DEADLINE)
     finally:
         load.stop()
         load.result(timeout=30)
+        if worker.is_alive():  # stuck: abort it, so no release, lock or instance stays behind
+            print(f"  {version}: not finished after {RUN_DEADLINE:g}s, aborting", file=sys.stderr)
+            _abort_quietly(project)
+            worker.join(timeout=60)
         project.close()
     back = _switched_back(recorder)
+    if back is None:
+        return None
     decided = [at for at, f in recorder.named("measurement") if f["phase"] == "failed"]
     return back - onset, (back - decided[-1]) if automatic and decided else None
+
+
+def _abort_quietly(project: Project) -> None:
+    try:
+        control.abort(project, ENVIRONMENT)
+    except MoaiError as exc:
+        print(f"  abort: {exc}", file=sys.stderr)
+
+
+def _clean_up(project_dir: Path) -> None:
+    """No release in progress, no lock, nothing running."""
+    project = reopen(project_dir)
+    try:
+        if project.ledger.in_progress(project.service, ENVIRONMENT):
+            _abort_quietly(project)
+        held = locks.current(project.ledger, project.service, ENVIRONMENT)
+        if held is not None and held.holder_alive() is not True:
+            locks.force_release(project.ledger, project.service, ENVIRONMENT)
+        operations.down(project, ENVIRONMENT, operations.DeployOptions(lock_wait=60))
+    finally:
+        project.close()
+    print(f"cleaned up: no release in progress, no lock, nothing running ({actor()})")
 
 
 def _deploy(project_dir: Path, version: str, recorder: RecordingReporter) -> None:
@@ -95,28 +133,46 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="moai-bench-") as scratch:
         project_dir = prepare_workspace(find_example(None), Path(scratch))
-        project = reopen(project_dir)
-        operations.deploy(project, ENVIRONMENT, "stable")
-        make_v2(project_dir)
-        auto, decision, manual = [], [], []
         try:
-            for n in range(1, args.runs + 1):
-                edit_environment(project_dir, strategy=_canary(True), env=FAULT)
-                onset_to_zero, decided_to_zero = one_run(project_dir, f"a{n}", automatic=True)
-                auto.append(onset_to_zero)
-                decision.append(decided_to_zero or 0.0)
-                edit_environment(project_dir, strategy=_canary(False), env=FAULT)
-                manual.append(one_run(project_dir, f"m{n}", automatic=False)[0])
-                print(
-                    f"run {n}: automatic {auto[-1]:.2f}s (decision->switch "
-                    f"{decision[-1]:.2f}s), manual abort {manual[-1]:.2f}s",
-                    file=sys.stderr,
-                )
+            project = reopen(project_dir)
+            try:
+                operations.deploy(project, ENVIRONMENT, "stable")
+            finally:
+                project.close()
+            make_v2(project_dir)
+            auto, decision, manual = _measure(project_dir, args.runs)
         finally:
-            operations.down(project, ENVIRONMENT)
-            project.close()
+            _clean_up(project_dir)
+    if not auto or not manual:
+        print("no run finished: no figures", file=sys.stderr)
+        return 1
+    _report(args.runs, auto, decision, manual)
+    return 0
+
+
+def _measure(project_dir: Path, runs: int) -> tuple[list[float], list[float], list[float]]:
+    auto: list[float] = []
+    decision: list[float] = []
+    manual: list[float] = []
+    for n in range(1, runs + 1):
+        edit_environment(project_dir, strategy=_canary(True), env=FAULT)
+        automatic = one_run(project_dir, f"a{n}", automatic=True)
+        if automatic is not None:
+            auto.append(automatic[0])
+            decision.append(automatic[1] or 0.0)
+        edit_environment(project_dir, strategy=_canary(False), env=FAULT)
+        by_hand = one_run(project_dir, f"m{n}", automatic=False)
+        if by_hand is not None:
+            manual.append(by_hand[0])
+        shown = "did not finish" if automatic is None else f"{automatic[0]:.2f}s"
+        print(f"run {n}: automatic {shown}, manual {by_hand}", file=sys.stderr)
+    return auto, decision, manual
+
+
+def _report(runs: int, auto: list[float], decision: list[float], manual: list[float]) -> None:
     med_auto, med_manual = statistics.median(auto), statistics.median(manual)
-    print(f"\n{args.runs} runs, 1 s interval, failure limit 1, 8 keep-alive clients; medians:")
+    print(f"\n{runs} runs ({len(auto)} automatic and {len(manual)} manual finished), 1 s")
+    print("interval, failure limit 1, 8 keep-alive clients; medians:")
     print(f"fault onset -> 0% canary, automatic analysis : {med_auto:.2f} s (target < 3 s)")
     print(
         f"decision -> verified switch                   : "
@@ -124,7 +180,6 @@ def main() -> int:
     )
     print(f"fault onset -> 0% canary, instant manual abort: {med_manual:.2f} s (baseline)")
     print(f"ratio automatic / instant manual              : {med_auto / med_manual:.2f}x")
-    return 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from moai_deploy.ledger.analysis_log import AnalysisLog, NewMeasurement
 from moai_deploy.ledger.controls import ControlLog
 from moai_deploy.ledger.events import EventLog
 from moai_deploy.ledger.journal_models import ControlKind
-from moai_deploy.rollout.controls import AbortRequested, Controls
+from moai_deploy.rollout.controls import Controls
+from moai_deploy.rollout.errors import AbortRequested
 from moai_deploy.rollout.reporter import RecordingReporter
 from moai_deploy.rollout.state import RolloutState
 

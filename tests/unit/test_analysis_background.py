@@ -88,10 +88,15 @@ def test_the_judge_decides_once_the_metrics_succeeded(status: int, phase: Analys
     assert result.message.startswith("judge: ")
 
 
-def test_a_judge_needs_a_sample_source() -> None:
-    spec = analysis({"name": "sr", "count": 2}, judge={})
-    with pytest.raises(ValueError, match="samples"):
-        run_analysis(spec, ConstantProvider(1.0), TARGET)
+def test_a_judge_without_a_sample_source_ends_in_error_without_raising() -> None:
+    spec = analysis({"name": "sr", "count": 2}, judge={"consecutive_error_limit": 1})
+    heard: list[MeasurementResult] = []
+    result = run_analysis(
+        spec, ConstantProvider(1.0), TARGET, None, RunOptions(FakeClock(), heard.append)
+    )
+    assert result.phase is P.ERROR and "sample source" in result.message
+    judged = [m for m in heard if m.metric == "judge"]
+    assert [m.phase for m in judged] == [P.ERROR, P.ERROR]  # retried, then over the limit
 
 
 class FlipProvider:

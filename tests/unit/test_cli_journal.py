@@ -1,4 +1,5 @@
-"""`moai-deploy events`: the event log from the command line, plain and JSON."""
+"""`moai-deploy events` (the event log, plain and JSON) and the provider check that
+refuses a deploy before any state is written."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from moai_deploy.cli.main import run
 from moai_deploy.ledger.events import EventLog
 from moai_deploy.pipeline.project import Project
+from moai_deploy.runtime.base import free_port
 
 SPEC = """\
 service:
@@ -72,3 +74,32 @@ def test_events_lists_a_release_in_order(
 
     code, _, err = _invoke(capsys, monkeypatch, "events", "nowhere")
     assert code == 2 and "nowhere" in err
+
+
+def test_a_prometheus_metric_without_a_reachable_server_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = f"http://127.0.0.1:{free_port()}"
+    spec = SPEC.replace("  demo: {}\n", "  demo:\n") + (
+        "    strategy:\n"
+        "      type: canary\n"
+        "      steps: [{set_weight: 50}]\n"
+        "      analysis:\n"
+        "        metrics:\n"
+        "          - name: sr\n"
+        "            success_condition: result >= 0.95\n"
+        "            provider:\n"
+        "              type: prometheus\n"
+        f"              address: {address}\n"
+        "              query: up\n"
+    )
+    (tmp_path / "moai-deploy.yaml").write_text(spec)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MOAI_DEPLOY_STATE", raising=False)
+    code, _, err = _invoke(capsys, monkeypatch, "deploy", "demo", "--version", "v1")
+    assert code == 2, err
+    flat = "".join(err.split())  # the console wraps long lines
+    assert "moai-deploy.yaml:15:" in flat
+    assert "environments.demo.strategy.analysis.metrics[0].provider.address" in flat
+    assert "notreachable" in flat and "fix:" in flat
+    assert list(tmp_path.iterdir()) == [tmp_path / "moai-deploy.yaml"]  # no state at all

@@ -38,8 +38,12 @@ def test_dynamic_config_has_router_weighted_and_per_backend_services() -> None:
     }
     services = config["http"]["services"]
     # Weight 0 keeps its load balancer (instant switch back) but is not in the weighted list.
+    # healthCheck: {} lets the weighted service skip a child its health check marked down.
     assert services["hello-production"] == {
-        "weighted": {"services": [{"name": "hello-production-green", "weight": 100}]}
+        "weighted": {
+            "healthCheck": {},
+            "services": [{"name": "hello-production-green", "weight": 100}],
+        }
     }
     green = services["hello-production-green"]["loadBalancer"]
     assert green["servers"] == [{"url": "http://127.0.0.1:4002"}, {"url": "http://127.0.0.1:4003"}]

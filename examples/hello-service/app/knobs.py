@@ -19,6 +19,7 @@ LATENCY_MS = "HELLO_LATENCY_MS"
 START_DELAY = "HELLO_START_DELAY"
 NEVER_READY = "HELLO_NEVER_READY"
 FAULT_AFTER = "HELLO_FAULT_AFTER"
+UNREADY_AFTER = "HELLO_UNREADY_AFTER"
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 _FALSY = frozenset({"0", "false", "no", "off"})
@@ -37,6 +38,7 @@ class Knobs:
     start_delay_s: float = 0.0
     never_ready: bool = False
     fault_after_s: float = 0.0  # errors and latency start this long after startup
+    unready_after_s: float = 0.0  # /ready fails from this long after startup (0: never)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Knobs:
@@ -47,6 +49,7 @@ class Knobs:
             start_delay_s=_non_negative(env, START_DELAY),
             never_ready=_flag(env, NEVER_READY),
             fault_after_s=_non_negative(env, FAULT_AFTER),
+            unready_after_s=_non_negative(env, UNREADY_AFTER),
         )
 
 

@@ -41,8 +41,11 @@ class Lifecycle:
             return "never ready (HELLO_NEVER_READY)"
         if self.started_at is None:
             return "not started"
-        if time.monotonic() - self.started_at < self.knobs.start_delay_s:
+        up_for = time.monotonic() - self.started_at
+        if up_for < self.knobs.start_delay_s:
             return "starting (HELLO_START_DELAY)"
+        if 0 < self.knobs.unready_after_s <= up_for:
+            return "failing its readiness check (HELLO_UNREADY_AFTER)"
         return None
 
     def fault_active(self) -> bool:

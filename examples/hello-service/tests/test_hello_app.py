@@ -149,6 +149,17 @@ def test_fault_after_delays_errors_until_the_release_has_run_a_while() -> None:
     assert faulty == [500] * 3
 
 
+def test_unready_after_fails_readiness_but_keeps_serving() -> None:
+    with serve(HELLO_UNREADY_AFTER="0.3") as client:
+        first = client.get("/ready").status_code
+        time.sleep(0.35)
+        later = client.get("/ready")
+        root = client.get("/").status_code
+    assert first == 200 and later.status_code == 503
+    assert "HELLO_UNREADY_AFTER" in later.json()["reason"]
+    assert root == 200  # a readiness failure, not an outage: only the router's check sees it
+
+
 def test_never_ready_stays_503() -> None:
     with serve(HELLO_NEVER_READY="true") as client:
         codes = {client.get("/ready").status_code for _ in range(3)}

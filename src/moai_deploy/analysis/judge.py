@@ -27,6 +27,19 @@ _PHASES: dict[Verdict, AnalysisPhase] = {
 }
 
 
+_NO_DATA = {
+    "inconclusive": AnalysisPhase.INCONCLUSIVE,
+    "fail": AnalysisPhase.FAILED,
+    "pass": AnalysisPhase.SUCCESSFUL,
+}
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    """NaN and infinite samples carry no evidence: dropped before ranking (Kayenta's NaN
+    failure mode: one NaN poisons every rank comparison)."""
+    return [v for v in values if math.isfinite(v)]
+
+
 @dataclass(frozen=True)
 class MannWhitney:
     """Mann-Whitney U of x against y, two-sided, normal approximation with tie correction."""
@@ -96,10 +109,11 @@ class JudgeResult:
     score: float | None  # 0-100; None when nothing could be judged
     verdict: Verdict
     comparisons: tuple[MetricComparison, ...]
+    no_data: AnalysisPhase = AnalysisPhase.INCONCLUSIVE  # the spec's on_no_data policy
 
     @property
     def phase(self) -> AnalysisPhase:
-        return _PHASES[self.verdict]
+        return self.no_data if self.verdict == "nodata" else _PHASES[self.verdict]
 
     @property
     def summary(self) -> str:
@@ -133,14 +147,14 @@ def score(comparisons: Sequence[MetricComparison], spec: JudgeSpec) -> JudgeResu
     """Kayenta's score: the share of judged metrics that are not high, as 0-100."""
     judged = [c for c in comparisons if c.classification != "nodata"]
     if not judged:
-        return JudgeResult(None, "nodata", tuple(comparisons))
+        return JudgeResult(None, "nodata", tuple(comparisons), _NO_DATA[spec.on_no_data])
     value = 100.0 * sum(c.classification != "high" for c in judged) / len(judged)
     verdict: Verdict = "fail"
     if value >= spec.pass_score:
         verdict = "pass"
     elif value >= spec.marginal_score:
         verdict = "marginal"
-    return JudgeResult(value, verdict, tuple(comparisons))
+    return JudgeResult(value, verdict, tuple(comparisons), _NO_DATA[spec.on_no_data])
 
 
 def judge_target(
@@ -148,7 +162,7 @@ def judge_target(
 ) -> JudgeResult:
     """Judge the canary against stable over `window` (wall-clock since, until)."""
     if target.stable is None:
-        return JudgeResult(None, "nodata", ())
+        return JudgeResult(None, "nodata", (), _NO_DATA[spec.on_no_data])
     canary = source.samples(target.canary, *window)
     stable = source.samples(target.stable, *window)
     comparisons = []
@@ -158,5 +172,5 @@ def judge_target(
         else:
             c = [float(r.status >= 500) for r in canary]
             s = [float(r.status >= 500) for r in stable]
-        comparisons.append(compare(name, c, s, spec))
+        comparisons.append(compare(name, _finite(c), _finite(s), spec))
     return score(comparisons, spec)

@@ -21,8 +21,11 @@ from moai_deploy.analysis.base import (
     SystemClock,
 )
 from moai_deploy.analysis.judge import JudgeResult, judge_target
+from moai_deploy.analysis.measuring import measure_safely
 from moai_deploy.analysis.tally import MeasurementJudge, MetricTally, run_phase
-from moai_deploy.spec.analysis import AnalysisSpec, MetricSpec
+from moai_deploy.spec.analysis import AnalysisSpec, JudgeSpec, MetricSpec
+
+JUDGE_METRIC = "judge"  # the name the statistical judge's verdict is recorded under
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class MeasurementResult:
     samples: int = 0
     stable_samples: int = 0
     dry_run: bool = False
+    condition: str = ""  # what the value was judged by, e.g. "result >= 0.95"
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,13 @@ class AnalysisRunner:
         target: MeasureTarget,
         options: RunOptions | None = None,
     ) -> None:
-        if spec.judge is not None and (options is None or options.samples is None):
-            raise ValueError("an analysis with a judge needs RunOptions.samples")
         self._spec = spec
         self._provider = provider
         self._target = target
         self._options = options or RunOptions()
         self._lock = threading.Lock()
         self._metrics: list[_Metric] = []
+        self._stop = threading.Event()
         self._result = AnalysisResult(AnalysisPhase.RUNNING, ())
 
     def result(self) -> AnalysisResult:
@@ -127,7 +130,7 @@ class AnalysisRunner:
 
     def run(self, stop: threading.Event | None = None) -> AnalysisResult:
         """Measure until the run decides, or until `stop` is set."""
-        stop = stop or threading.Event()
+        stop = self._stop = stop or threading.Event()
         clock = self._options.clock
         start, started_at = clock.monotonic(), clock.time()
         self._metrics = [_Metric(m, start) for m in self._spec.resolved()]
@@ -172,10 +175,8 @@ class AnalysisRunner:
         return None
 
     def _measure(self, metric: MetricSpec, window: float) -> Measurement:
-        try:
-            return self._provider.measure(metric, self._target, window)
-        except Exception as exc:  # counted as a measurement error, like Argo
-            return Measurement(None, self._options.clock.time(), error=repr(exc))
+        # Raising or hanging providers become measurement errors, counted like Argo's.
+        return measure_safely(self._provider, metric, self._target, window)
 
     def _record(self, metric: _Metric, measurement: Measurement) -> None:
         judgement = metric.judge.judge(measurement)
@@ -189,9 +190,13 @@ class AnalysisRunner:
             measurement.samples,
             measurement.stable_samples,
             metric.spec.dry_run,
+            conditions_text(metric.spec),
         )
         metric.last = result
         self._publish(AnalysisPhase.RUNNING)
+        self._tell(result)
+
+    def _tell(self, result: MeasurementResult) -> None:
         if self._options.on_measurement is not None:
             self._options.on_measurement(result)
 
@@ -202,22 +207,67 @@ class AnalysisRunner:
 
     def _finish(self, phase: AnalysisPhase, started_at: float) -> AnalysisResult:
         judge = self._spec.judge
-        samples = self._options.samples
-        if phase is not AnalysisPhase.SUCCESSFUL or judge is None or samples is None:
+        if phase is not AnalysisPhase.SUCCESSFUL or judge is None:
             return self._publish(phase)
-        verdict = judge_target(
-            judge, samples, self._target, (started_at, self._options.clock.time())
-        )
-        return self._publish(verdict.phase, judge=verdict)
+        return self._judge(judge, started_at)
+
+    def _judge(self, spec: JudgeSpec, started_at: float) -> AnalysisResult:
+        """The statistical judge over the whole run; its errors are retried each interval
+        and counted against its consecutive error limit, never raised."""
+        clock, errors = self._options.clock, 0
+        interval = min(m.spec.interval for m in self._metrics)
+        while True:
+            try:
+                verdict = self._judge_once(spec, (started_at, clock.time()))
+            except Exception as exc:
+                errors += 1
+                reason = f"judge failed: {type(exc).__name__}: {exc}"
+                self._tell(_judge_result(AnalysisPhase.ERROR, None, clock.time(), reason))
+                if errors > spec.consecutive_error_limit:
+                    return self._publish(AnalysisPhase.ERROR, message=reason)
+                if clock.wait(interval, self._stop):
+                    return self._publish(AnalysisPhase.SUCCESSFUL, stopped=True)
+                continue
+            self._tell(_judge_result(verdict.phase, verdict.score, clock.time(), verdict.summary))
+            return self._publish(verdict.phase, judge=verdict)
+
+    def _judge_once(self, spec: JudgeSpec, window: tuple[float, float]) -> JudgeResult:
+        samples = self._options.samples
+        if samples is None:
+            raise RuntimeError("no per-request sample source (the router's access log)")
+        return judge_target(spec, samples, self._target, window)
 
     def _publish(
-        self, phase: AnalysisPhase, *, stopped: bool = False, judge: JudgeResult | None = None
+        self,
+        phase: AnalysisPhase,
+        *,
+        stopped: bool = False,
+        judge: JudgeResult | None = None,
+        message: str | None = None,
     ) -> AnalysisResult:
         metrics = tuple(m.snapshot() for m in self._metrics)
-        result = AnalysisResult(phase, metrics, _message(phase, metrics, judge), judge, stopped)
+        text = message if message is not None else _message(phase, metrics, judge)
+        result = AnalysisResult(phase, metrics, text, judge, stopped)
         with self._lock:
             self._result = result
         return result
+
+
+def conditions_text(spec: MetricSpec) -> str:
+    """The metric's conditions as one line, e.g. "success: result >= 0.95"."""
+    parts = []
+    if spec.failure_condition:
+        parts.append(f"failure: {spec.failure_condition}")
+    if spec.success_condition:
+        parts.append(f"success: {spec.success_condition}")
+    ratio = " (result = canary / stable)" if spec.compare == "ratio_to_stable" else ""
+    return "; ".join(parts) + ratio
+
+
+def _judge_result(
+    phase: AnalysisPhase, score: float | None, at: float, message: str
+) -> MeasurementResult:
+    return MeasurementResult(JUDGE_METRIC, phase, score, at, message, condition="judge score")
 
 
 def _message(

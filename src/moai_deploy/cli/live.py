@@ -17,6 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from moai_deploy.cli.output import rollout_event_line
+
 
 class TrafficStats(Protocol):
     """What the view shows per version; WindowStats from the Traefik provider fits."""
@@ -61,7 +63,7 @@ def render(state: ViewState) -> RenderableType:
     parts: list[RenderableType] = [steps, versions]
     if state.verdicts:
         parts.append(_verdicts(state.verdicts))
-    parts.extend(Text(note, style="yellow") for note in state.notes[-3:])
+    parts.extend(Text(note, style="yellow") for note in state.notes[-4:])
     return Group(*parts)
 
 
@@ -129,8 +131,10 @@ class LiveReporter:
             self.state.weights = dict(fields["weights"])
         elif name == "measurement":
             self.state.verdicts[str(fields.get("metric"))] = fields
-        elif name in ("paused", "warning", "undone", "promoted", "cleanup_failed"):
+        elif name in ("warning", "cleanup_failed"):
             self.state.notes.append(f"{name}: {fields}")
+        elif name != "measurement" and (line := rollout_event_line(name, fields)) is not None:
+            self.state.notes.append(Text.from_markup(line.strip()).plain)
         self._refresh()
 
     def _refresh(self) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
     from moai_deploy.ledger.events import EventRecord
@@ -57,6 +60,10 @@ class RichReporter:
             )
         elif name in ("cleanup_failed", "restore_failed"):
             self.out.print(f"  [red]{name.replace('_', ' ')}:[/] {fields.get('detail', '')}")
+        else:
+            line = rollout_event_line(name, fields)
+            if line is not None:
+                self.out.print(line, highlight=False)
 
 
 class JsonReporter:
@@ -77,6 +84,54 @@ class JsonReporter:
         self._emit(event=name, **fields)
 
 
+_PHASE_STYLE = {"successful": "green", "failed": "red", "error": "red", "inconclusive": "yellow"}
+
+
+def _paused(f: dict[str, Any]) -> str:
+    return (
+        f"  [yellow]paused:[/] {escape(str(f.get('reason', '')))}\n"
+        f"    continue: [bold]{f.get('command', 'moai-deploy promote ENV')}[/]"
+    )
+
+
+def _measurement(f: dict[str, Any]) -> str:
+    value = f.get("value")
+    shown = "no value" if value is None else f"{value:.4g}"
+    phase = str(f.get("phase", ""))
+    style = _PHASE_STYLE.get(phase, "none")
+    why = escape(str(f.get("message", "")))
+    return f"    {f.get('metric')} = {shown} [{style}]{phase}[/] [dim]({why})[/]"
+
+
+def _verdict(f: dict[str, Any]) -> str:
+    phase = str(f.get("phase", ""))
+    style = _PHASE_STYLE.get(phase, "none")
+    return (
+        f"  analysis ({f.get('purpose')}): [{style}]{phase}[/] {escape(str(f.get('message', '')))}"
+    )
+
+
+def _undone(f: dict[str, Any]) -> str:
+    reason = escape(str(f.get("reason", "")))
+    return f"  [red]release {f.get('status')}:[/] {reason}; traffic is on stable"
+
+
+_EVENT_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "paused": _paused,
+    "measurement": _measurement,
+    "verdict": _verdict,
+    "undone": _undone,
+    "promote_plan": lambda f: f"  promote: {escape(str(f.get('summary', '')))}",
+    "promoted": lambda f: f"  promoted ({f.get('how')}) by {f.get('by')}",
+}
+
+
+def rollout_event_line(name: str, fields: dict[str, Any]) -> str | None:
+    """How a person reads a rollout event (pauses, measurements, verdicts), or None."""
+    line = _EVENT_LINES.get(name)
+    return line(fields) if line is not None else None
+
+
 def releases_table(releases: list[ReleaseRecord], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("id", "env", "version", "status", "commit", "by", "started", "finished", "note"):
@@ -93,7 +148,7 @@ def releases_table(releases: list[ReleaseRecord], title: str) -> Table:
             r.deployed_by,
             _time(r.started_at),
             _time(r.finished_at),
-            note.splitlines()[0][:60] if note else "",
+            note.splitlines()[0][:140] if note else "",
         )
     return table
 
@@ -102,7 +157,7 @@ def _time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
-def status_table(status: EnvironmentStatus) -> Table:
+def status_table(status: EnvironmentStatus) -> RenderableType:
     live = status.live
     head = f"{status.environment}  {status.url}  live: "
     head += f"{live.version} (release #{live.id})" if live else "nothing"
@@ -116,11 +171,15 @@ def status_table(status: EnvironmentStatus) -> Table:
         ready = "[green]yes[/]" if view.ready else "[red]no[/]"
         state = s.state.value if s.state.value != "crashed" else "[red]crashed[/]"
         table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
+    lines = []
     for release in status.unfinished:
-        table.caption = f"unfinished: release #{release.id} {release.version} ({release.status})"
+        lines.append(f"unfinished: release #{release.id} {release.version} ({release.status})")
         if status.stopped_at:
-            table.caption += f", at {status.stopped_at}"
-    return table
+            lines.append(f"  at {status.stopped_at}")
+        if status.paused:
+            lines.append(f"  paused: {status.paused}")
+            lines.append(f"  continue: {status.continue_with}")
+    return Group(table, *(Text(line) for line in lines))
 
 
 def audit_table(events: list[AuditRecord]) -> Table:

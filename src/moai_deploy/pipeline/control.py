@@ -20,7 +20,10 @@ from moai_deploy.pipeline.operations import DeployOptions, active_release
 from moai_deploy.pipeline.preflight import audit
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.lock import actor
+from moai_deploy.rollout.plan import Situation, describe_promote, plan
 from moai_deploy.rollout.reporter import NullReporter, Reporter
+from moai_deploy.rollout.state import RolloutState
+from moai_deploy.rollout.undo import UNFINISHED
 
 _DEPLOYER_GRACE = 15.0  # how long a live deployer gets to act on a request
 
@@ -61,7 +64,7 @@ def _wait_finished(project: Project, release_id: int, timeout: float) -> Release
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         release = project.ledger.get_release(release_id)
-        if release.status not in ("pending", "in_progress"):
+        if release.status not in UNFINISHED:
             return release
         time.sleep(0.1)
     return None
@@ -76,10 +79,28 @@ def promote(
     how = "full" if full else "step"
     _request(project, release, ControlKind.PROMOTE_FULL if full else ControlKind.PROMOTE)
     audit(project, environment, "promote", "requested", release=release.id, how=how)
+    (reporter or NullReporter()).event(
+        "promote_plan", summary=promote_summary(project, release, full)
+    )
     if _deployer_alive(project, environment):
         return project.ledger.get_release(release.id)
     # Nobody is driving the rollout: continue it here.
     return operations.resume(project, environment, reporter or NullReporter(), DeployOptions())
+
+
+def promote_summary(project: Project, release: ReleaseRecord, full: bool) -> str:
+    """What a promote of `release` skips and where its rollout stops next."""
+    try:
+        state = RolloutState.from_meta(release.meta)
+    except (TypeError, ValueError):
+        return "the release has no rollout state"
+    config = project.environment(release.environment)
+    has_stable = state.stable_group is not None
+    steps = plan(config.strategy, Situation(config.replicas, has_stable, state.skip_analysis))
+    held = state.paused_reason is not None or (
+        state.step < len(steps) and steps[state.step].kind == "pause"
+    )
+    return describe_promote(steps, state.step, held, full)
 
 
 def set_paused(project: Project, environment: str, paused: bool) -> ReleaseRecord:

@@ -12,8 +12,10 @@ from moai_deploy.errors import BadInputError, LockedError, MoaiError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
 from moai_deploy.ledger.locks import LockRequest
+from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
+from moai_deploy.pipeline.analysis import check_providers
 from moai_deploy.pipeline.hooks import around_release
 from moai_deploy.pipeline.preflight import (
     audit,
@@ -79,6 +81,7 @@ def deploy(
         version = validate_version(version)
     config = project.environment(environment)
     project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
+    check_providers(project.loaded, environment)  # not for rollbacks: metrics may be down
     source = inspect_source(project.loaded.project_dir)
     version = version or source.default_version()
     if version is None:
@@ -253,9 +256,9 @@ def retry(
 ) -> ReleaseRecord:
     """Run the latest aborted or failed release again, from its own snapshot."""
     reporter, options = reporter or NullReporter(), options or DeployOptions()
-    project.environment(environment)
+    check_providers(project.loaded, project.environment(environment).name)
     latest = project.ledger.list_releases(project.service, environment, limit=1)
-    if not latest or latest[0].status not in ("aborted", "failed"):
+    if not latest or latest[0].status not in (ReleaseStatus.ABORTED, ReleaseStatus.FAILED):
         raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")
     failed = latest[0]
     with locked(project, environment, LockRequest(actor(), "retry", failed.version), options):

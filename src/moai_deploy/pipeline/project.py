@@ -249,17 +249,28 @@ class Project:
         )
 
     def analysis_gateway(self) -> AnalysisGateway:
-        """Analysis over this project's router metrics (or a Prometheus a metric names)."""
+        """Analysis with each metric's own provider (`analysis.registry`): the router's own
+        metrics (Traefik's or HAProxy's), a Prometheus a metric names; judge samples from the
+        router's per-request log."""
         from moai_deploy.analysis.haproxy import HaproxyMetricProvider, RequestLog
-        from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
+        from moai_deploy.analysis.registry import ProviderSetup
+        from moai_deploy.analysis.traefik import AccessLogSamples, TraefikMetricProvider
         from moai_deploy.pipeline.analysis import MetricsAnalysis
 
         process = self.proxy.chosen.process
         if isinstance(process, HaproxyProcess):
             log = RequestLog(process.access_log)  # judge samples too, from the same requests
-            return MetricsAnalysis(lambda: HaproxyMetricProvider(process.access_log, log), log)
-        assert isinstance(process, TraefikProcess)
-        return MetricsAnalysis(lambda: TraefikMetricProvider(process.metrics_url), None)
+            return MetricsAnalysis(
+                ProviderSetup(lambda: HaproxyMetricProvider(process.access_log, log), lambda: log)
+            )
+        if not isinstance(process, TraefikProcess):
+            raise TypeError(f"no metrics for router process {type(process).__name__}")
+        return MetricsAnalysis(
+            ProviderSetup(
+                lambda: TraefikMetricProvider(process.metrics_url),
+                lambda: AccessLogSamples(process.access_log),
+            )
+        )
 
     def close(self) -> None:
         if "notifiers" in self.__dict__:

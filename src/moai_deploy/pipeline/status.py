@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from moai_deploy.ledger.controls import ControlLog
+from moai_deploy.ledger.journal_models import ControlKind
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.project import Project
+from moai_deploy.rollout.controls import ENGINE_ACTOR
 from moai_deploy.rollout.health import is_ready
 from moai_deploy.runtime.base import InstanceState, InstanceStatus
 
@@ -40,6 +43,8 @@ class EnvironmentStatus:
     instances: list[InstanceView]
     weights: dict[str, int] = field(default_factory=dict)
     stopped_at: str | None = None  # the unfinished release's last step, and its outcome
+    paused: str | None = None  # why the unfinished release is paused
+    continue_with: str | None = None  # the command that continues it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +55,8 @@ class EnvironmentStatus:
             "instances": [i.to_dict() for i in self.instances],
             "weights": self.weights,
             "stopped_at": self.stopped_at,
+            "paused": self.paused,
+            "continue_with": self.continue_with,
         }
 
 
@@ -66,6 +73,9 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     routing = project.router.current(project.route(environment))
     host = project.loaded.spec.traffic.host
     unfinished = project.ledger.in_progress(project.service, environment)
+    paused, continue_with = (
+        _pause(project, unfinished[0], environment) if unfinished else (None, None)
+    )
     return EnvironmentStatus(
         environment=environment,
         url=f"http://{host}:{project.loaded.spec.port_of(environment)}",
@@ -74,7 +84,25 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
         instances=views,
         weights=routing.weights() if routing else {},
         stopped_at=_last_step(project, unfinished[0].id) if unfinished else None,
+        paused=paused,
+        continue_with=continue_with,
     )
+
+
+def _pause(
+    project: Project, release: ReleaseRecord, environment: str
+) -> tuple[str | None, str | None]:
+    """The pause reason and how to continue: `promote` after the engine's own pause (an
+    inconclusive analysis), `resume` after someone's pause request."""
+    reason = (release.meta.get("rollout") or {}).get("paused_reason")
+    if not reason:
+        return None, None
+    pauses = [
+        r for r in ControlLog(project.ledger).history(release.id) if r.kind is ControlKind.PAUSE
+    ]
+    by_engine = bool(pauses) and pauses[-1].actor == ENGINE_ACTOR
+    verb = "promote" if by_engine else "resume"
+    return str(reason), f"moai-deploy {verb} {environment}"
 
 
 def _last_step(project: Project, release_id: int) -> str | None:

@@ -14,20 +14,12 @@ from collections.abc import Callable
 from moai_deploy.ledger.controls import ControlLog, ControlRequest
 from moai_deploy.ledger.journal_models import ControlKind
 from moai_deploy.ledger.store import Ledger
+from moai_deploy.rollout.errors import AbortRequested
 from moai_deploy.rollout.reporter import Reporter
 from moai_deploy.rollout.state import RolloutState
 
 ENGINE_ACTOR = "moai-deploy"
 READ_EVERY = 0.2  # seconds between reads of the log while the engine waits
-
-
-class AbortRequested(Exception):
-    """Stop the rollout and return traffic to stable."""
-
-    def __init__(self, reason: str, status: str = "aborted") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 class Controls:

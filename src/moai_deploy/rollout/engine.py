@@ -1,158 +1,96 @@
 """The rollout engine: runs a plan step by step, persisting state before acting on it.
 
-Every step is recorded in the ledger before it runs and finished after; the rollout's
-state (release.meta["rollout"]) is saved after every transition, so a killed deployer can
-be resumed (`deploy --resume`) or aborted (`abort`) from another process.
+The engine is built from parts (`rollout/parts.py`), not from base classes: progress (the
+state on record), fleet (instances through the runtime), traffic (shares -> routing ->
+verify), lookout (control requests, background analysis, router health) and one handler
+per step kind (`rollout/steps/`). Every step is recorded in the ledger before it runs and
+finished after; the state is saved after every transition, so a killed deployer can be
+resumed (`deploy --resume`) or aborted (`abort`) from another process. Whatever stops a
+rollout, it ends terminal with traffic on stable (`rollout/undo.py`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
-from moai_deploy.errors import MoaiError, ReleaseFailedError
+from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.ledger.models import ReleaseStatus, StepOutcome
 from moai_deploy.ledger.records import ReleaseRecord
-from moai_deploy.rollout import failpoints, watch
-from moai_deploy.rollout.actions import ProgressDeadlineError, RolloutRun
-from moai_deploy.rollout.context import RolloutContext
-from moai_deploy.rollout.controls import AbortRequested, Controls
-from moai_deploy.rollout.gateway import FAILED, INCONCLUSIVE, AnalysisGateway
+from moai_deploy.rollout import failpoints
+from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
+from moai_deploy.rollout.errors import AbortRequested, undo_status
+from moai_deploy.rollout.fleet import Fleet
+from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.journal import JournalReporter
+from moai_deploy.rollout.lookout import Lookout
+from moai_deploy.rollout.parts import Rollout
 from moai_deploy.rollout.plan import Step
-from moai_deploy.rollout.step_actions import AnalysisFailedError, StepActions
-from moai_deploy.spec.strategies import RollingStrategy
-from moai_deploy.traffic.base import TrafficError
+from moai_deploy.rollout.progress import Progress, RolloutRun
+from moai_deploy.rollout.steps import HANDLERS
+from moai_deploy.rollout.traffic import Traffic
+from moai_deploy.rollout.undo import undo
 
-_TICK = 0.05
 
-
-class RolloutEngine(StepActions):
+class RolloutEngine:
     """Executes one release's plan; `run` returns the finished release or raises."""
 
     def __init__(self, ctx: RolloutContext, run: RolloutRun, analysis: AnalysisGateway) -> None:
         journal = JournalReporter(ctx.ledger, run.release.id, ctx.reporter, run.request.actor)
-        super().__init__(replace(ctx, reporter=journal), run, analysis)
-        self.controls = Controls(ctx.ledger, run.release.id, run.state, journal, self.save)
+        ctx = replace(ctx, reporter=journal)  # every event also goes to the event log
+        progress = Progress(ctx.ledger, run)
+        fleet = Fleet(ctx, progress)
+        traffic = Traffic(ctx, progress, fleet)
+        lookout = Lookout(ctx, progress, traffic, analysis)
+        self.rollout = Rollout(ctx, progress, fleet, traffic, lookout, analysis)
 
-    def skipping(self) -> bool:
-        return self.controls.skipping
+    @property
+    def release(self) -> ReleaseRecord:
+        return self.rollout.progress.release
 
-    def consume_promote(self) -> str | None:
-        return self.controls.take_promote()
+    @property
+    def request(self) -> ReleaseRequest:
+        return self.rollout.progress.request
 
     def run(self) -> ReleaseRecord:
         """Run the remaining steps; on failure or abort, traffic goes back to stable."""
-        handlers = {**self._handlers(), "approval": self._approval}
+        progress = self.rollout.progress
         try:
-            while self.state.step < len(self.steps):
-                step = self.steps[self.state.step]
-                self._checkpoint()
-                self._run_step(step, handlers[step.kind])
-                self.state.step += 1
-                self.state.done = self.state.step >= len(self.steps)
-                self.save()
-        except AbortRequested as exc:
-            self._undo(exc.reason, exc.status)
-            raise ReleaseFailedError(f"release {exc.status}: {exc.reason}") from None
-        except (MoaiError, TrafficError, OSError) as exc:
-            if self.ledger_release().status == "succeeded":
-                self.ctx.reporter.event("cleanup_failed", detail=self.redact(str(exc)))
-                return self.ledger_release()
-            reason = self.redact(str(exc))
-            # Argo's words: a judged-bad or stuck release is aborted; a broken one failed.
-            judged = isinstance(exc, ProgressDeadlineError | AnalysisFailedError)
-            self._undo(reason, "aborted" if judged else "failed")
-            raise ReleaseFailedError(reason) from exc
+            while progress.state.step < len(progress.steps):
+                step = progress.steps[progress.state.step]
+                self.rollout.lookout.hold_while_paused()
+                self._run_step(step)
+                progress.state.step += 1
+                progress.state.done = progress.state.step >= len(progress.steps)
+                progress.save()
+        except Exception as exc:  # whatever broke, the release ends terminal, traffic on stable
+            return self._stopped(exc)
         finally:
-            self.stop_background()
-        return self.ledger_release()
+            self.rollout.lookout.stop_background()
+        return progress.ledger_release()
 
-    def _handlers(self) -> dict[str, Callable[[Step], str]]:
-        return {
-            "build": self.build,
-            "release": self.release_step,
-            "start": self.start,
-            "wait_ready": self.wait_ready,
-            "smoke": self.smoke,
-            "set_weight": self.set_weight,
-            "pause": self.pause,
-            "analysis": self.analysis_step,
-            "promote": self.promote,
-            "scale_down": self.scale_down,
-            "rolling_batch": self.rolling_batch,
-            watch.KIND: lambda step: watch.run_watch(self, step),
-        }
+    def _stopped(self, exc: Exception) -> ReleaseRecord:
+        ctx, progress = self.rollout.ctx, self.rollout.progress
+        if isinstance(exc, AbortRequested):
+            undo(self.rollout, exc.reason, exc.status)
+            raise ReleaseFailedError(f"release {exc.status}: {exc.reason}") from None
+        reason = ctx.secrets.redact(str(exc) or type(exc).__name__)
+        if progress.ledger_release().status == ReleaseStatus.SUCCEEDED:
+            ctx.reporter.event("cleanup_failed", detail=reason)  # live already: keep it
+            return progress.ledger_release()
+        undo(self.rollout, reason, undo_status(exc))
+        raise ReleaseFailedError(reason) from exc
 
-    def _approval(self, step: Step) -> str:
-        from moai_deploy.rollout.approval import wait_for_approval
-
-        return wait_for_approval(self, step)
-
-    def _run_step(self, step: Step, handler: Callable[[Step], str]) -> None:
-        ledger, reporter = self.ctx.ledger, self.ctx.reporter
-        record = ledger.start_step(self.release.id, step.kind, step.description)
+    def _run_step(self, step: Step) -> None:
+        ctx = self.rollout.ctx
+        record = ctx.ledger.start_step(self.release.id, step.kind, step.description)
         failpoints.hit(step.kind)
-        reporter.step_started(step.kind, step.description)
+        ctx.reporter.step_started(step.kind, step.description)
         try:
-            detail = handler(step)
+            detail = HANDLERS[step.kind](self.rollout, step)
         except BaseException as exc:
-            message = self.redact(str(exc)) or type(exc).__name__
-            ledger.finish_step(record.id, "failed", message)
-            reporter.step_finished(step.kind, "failed", message)
+            message = ctx.secrets.redact(str(exc)) or type(exc).__name__
+            ctx.ledger.finish_step(record.id, StepOutcome.FAILED, message)
+            ctx.reporter.step_finished(step.kind, StepOutcome.FAILED, message)
             raise
-        ledger.finish_step(record.id, "succeeded", detail)
-        reporter.step_finished(step.kind, "succeeded", detail)
-
-    # -- control: abort, pause, promote requests from other commands -----------------
-
-    def _checkpoint(self) -> None:
-        """Honour abort and pause requests between steps."""
-        self.tick()
-        reason = self.controls.paused
-        if reason is not None:
-            command = f"moai-deploy resume {self.ctx.environment}"
-            self.ctx.reporter.event("paused", reason=reason, command=command)
-            self.wait_until(lambda: self.controls.paused is None, None)
-
-    def tick(self) -> None:
-        """Raise AbortRequested when asked to abort or when background analysis failed."""
-        self.controls.check_abort()
-        verdict = self.background_verdict()
-        if verdict == FAILED:
-            raise AbortRequested("background analysis failed")
-        if verdict == INCONCLUSIVE:
-            self.request_pause("background analysis inconclusive: `promote` to continue")
-
-    def wait_until(self, done: Callable[[], bool], seconds: float | None) -> bool:
-        """Wait until `done()` or `seconds` elapse (None: forever), honouring abort."""
-        deadline = None if seconds is None else time.monotonic() + seconds
-        while not done():
-            self.tick()
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(_TICK)
-        return True
-
-    def request_pause(self, reason: str) -> None:
-        if self.controls.paused is None:
-            self.controls.pause_self(reason)
-            command = f"moai-deploy promote {self.ctx.environment}"
-            self.ctx.reporter.event("paused", reason=reason, command=command)
-
-    # -- undo -----------------------------------------------------------------------
-
-    def _undo(self, reason: str, status: str) -> None:
-        """Traffic back to stable, new instances stopped, release marked aborted/failed."""
-        ctx = self.ctx
-        try:
-            self.restore_stable_routing()  # first: every moment here serves the bad version
-            if isinstance(ctx.config.strategy, RollingStrategy):
-                self.restore_stable_capacity()  # before the new instances go away
-        except (TrafficError, MoaiError, OSError) as exc:
-            ctx.reporter.event("restore_failed", detail=self.redact(str(exc)))
-        self.stop_background()
-        self.stop_new_group()
-        if self.ledger_release().status in ("pending", "in_progress"):
-            ctx.ledger.transition(self.release.id, status, message=self.redact(reason))
-        ctx.reporter.event("undone", status=status, reason=reason)
+        ctx.ledger.finish_step(record.id, StepOutcome.SUCCEEDED, detail)
+        ctx.reporter.step_finished(step.kind, StepOutcome.SUCCEEDED, detail)

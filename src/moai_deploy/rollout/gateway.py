@@ -25,12 +25,21 @@ class AnalysisTarget:
     stable: str | None
 
 
+@dataclass(frozen=True)
+class AnalysisVerdict:
+    """How an analysis ended: SUCCESSFUL, FAILED or INCONCLUSIVE, and what decided it
+    (the metric, its value and its condition), e.g. "success-rate failed (0.62: ...)"."""
+
+    phase: str
+    message: str = ""
+
+
 Listener = Callable[[dict[str, Any]], None]
 
 
 class BackgroundAnalysis(Protocol):
-    def verdict(self) -> str | None:
-        """None while undecided; else SUCCESSFUL, FAILED or INCONCLUSIVE."""
+    def verdict(self) -> AnalysisVerdict | None:
+        """None while undecided."""
         ...
 
     def stop(self) -> None: ...
@@ -43,8 +52,8 @@ class AnalysisGateway(Protocol):
         target: AnalysisTarget,
         interrupted: Callable[[], bool],
         listener: Listener,
-    ) -> str:
-        """Run to completion (or until `interrupted()`); returns the phase."""
+    ) -> AnalysisVerdict:
+        """Run to completion (or until `interrupted()`); never raises but for an abort."""
         ...
 
     def background(

@@ -5,10 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import httpx
 
 from moai_deploy.runtime.base import InstanceState, InstanceStatus
+
+
+class FailureKind(StrEnum):
+    """What went wrong, for decisions (the reason is for people)."""
+
+    CRASHED = "crashed"
+    NOT_READY = "not_ready"  # still not ready when the time was up
+    FAILED = "failed"  # answered with an error, or not at all (smoke test)
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,7 @@ class HealthFailure:
 
     instance: str
     reason: str
+    kind: FailureKind = FailureKind.FAILED
 
 
 # What a probe accepts (the spec's `service.ready_status`): 2xx, or any answer below 500
@@ -52,7 +62,10 @@ def wait_ready(
             instances = list_instances()
             crashed = [i for i in instances if i.state is InstanceState.CRASHED]
             if crashed:
-                return [HealthFailure(i.name, f"crashed: {i.detail}") for i in crashed]
+                return [
+                    HealthFailure(i.name, f"crashed: {i.detail}", FailureKind.CRASHED)
+                    for i in crashed
+                ]
             pending = {}
             for inst in instances:
                 reason = _probe(client, inst.url + ready_path, accept)
@@ -62,7 +75,9 @@ def wait_ready(
                 return []
             if time.monotonic() >= deadline:
                 return [
-                    HealthFailure(name, f"not ready after {timeout:g}s ({reason})")
+                    HealthFailure(
+                        name, f"not ready after {timeout:g}s ({reason})", FailureKind.NOT_READY
+                    )
                     for name, reason in pending.items()
                 ]
             time.sleep(interval)

@@ -7,7 +7,7 @@ touches a process, a file or the network, so every plan is testable as data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from moai_deploy.spec.analysis import AnalysisSpec
 from moai_deploy.spec.strategies import (
@@ -33,6 +33,10 @@ class Step:
     start: int = 0  # rolling batch: new instances to start
     drain: int = 0  # rolling batch: old instances to drain and stop
     preview: bool = False  # analysis of the new version on its preview route, before traffic
+    purpose: str = "step"  # analysis: step, pre_promotion or post_promotion (its ledger record)
+    background: AnalysisSpec | None = None  # set_weight: the canary's background analysis
+    unavailable: int = 0  # rolling batch: old instances drained before the new are ready
+    pre_stop_delay: float = 0.0  # rolling batch: unrouted this long before being stopped
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
                 "pre-promotion analysis on the preview route",
                 analysis=strategy.pre_promotion_analysis,
                 preview=True,
+                purpose="pre_promotion",
             )
         )
     if strategy.auto_promote is False:
@@ -128,7 +133,12 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
     steps.append(_weight(100))
     if strategy.post_promotion_analysis is not None and not skip_analysis:
         steps.append(
-            Step("analysis", "post-promotion analysis", analysis=strategy.post_promotion_analysis)
+            Step(
+                "analysis",
+                "post-promotion analysis",
+                analysis=strategy.post_promotion_analysis,
+                purpose="post_promotion",
+            )
         )
     return [*steps, *_finish(strategy.scale_down_delay)]
 
@@ -136,10 +146,11 @@ def _blue_green(strategy: BlueGreenStrategy, skip_analysis: bool) -> list[Step]:
 def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
     steps: list[Step] = []
     last = 0
+    background = None if skip_analysis else strategy.analysis
     for spec_step in strategy.effective_steps():
         if isinstance(spec_step, SetWeightStep):
             last = spec_step.set_weight
-            steps.append(_weight(spec_step.set_weight))
+            steps.append(replace(_weight(last), background=background if last < 100 else None))
         elif skip_analysis:
             continue  # a rollback inside the window skips pauses and analysis
         elif isinstance(spec_step, PauseStep):
@@ -147,7 +158,8 @@ def _canary(strategy: CanaryStrategy, skip_analysis: bool) -> list[Step]:
             text = "until promoted" if duration is None else f"{duration:g}s"
             steps.append(Step("pause", f"pause {text}", duration=duration))
         elif isinstance(spec_step, AnalysisStep):
-            steps.append(Step("analysis", "analysis", analysis=spec_step.analysis))
+            names = ", ".join(m.name for m in spec_step.analysis.resolved())
+            steps.append(Step("analysis", f"analysis: {names}", analysis=spec_step.analysis))
     if last != 100:
         steps.append(_weight(100))
     return steps
@@ -168,6 +180,34 @@ def _rolling(strategy: RollingStrategy, situation: Situation) -> list[Step]:
                 f"batch {index + 1}/{batches}: start {start} new, drain {drain} old",
                 start=start,
                 drain=drain,
+                unavailable=strategy.max_unavailable,
+                pre_stop_delay=strategy.pre_stop_delay,
             )
         )
     return [*steps, Step("promote", "mark the release live")]
+
+
+def describe_promote(steps: list[Step], index: int, held: bool, full: bool) -> str:
+    """What a promote skips and where the rollout stops next (pure; for `promote`'s output).
+
+    `index` is the step running now; `held` says whether it is holding for a promote (a
+    pause, or an analysis that was inconclusive).
+    """
+    if full:
+        return "skips every remaining step and analysis: straight to 100%"
+    later = [i for i in range(index, len(steps)) if steps[i].kind == "pause"]
+    if held and index < len(steps):
+        skipped: int | None = index
+    else:
+        skipped = later[0] if later else None
+    if skipped is None:
+        return "no pause left to skip: the rollout goes on to 100%"
+    rest = [i for i in later if i > skipped]
+    text = f"skips step {skipped + 1} of {len(steps)} ({_step_text(steps[skipped])})"
+    if not rest:
+        return text + "; no pause after it: the rollout goes on to 100%"
+    return text + f"; next stop: step {rest[0] + 1} ({_step_text(steps[rest[0]])})"
+
+
+def _step_text(step: Step) -> str:
+    return step.description

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from moai_deploy.errors import BadInputError
+from moai_deploy.ledger.models import ReleaseStatus, StepOutcome
 from moai_deploy.ledger.records import ReleaseRecord
-from moai_deploy.rollout.actions import RolloutRun
 from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
 from moai_deploy.rollout.engine import RolloutEngine
 from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.instances import other_group
 from moai_deploy.rollout.plan import Situation, plan
+from moai_deploy.rollout.progress import RolloutRun
 from moai_deploy.rollout.release_command import runs_release_command
 from moai_deploy.rollout.state import RolloutState, plan_digest
 from moai_deploy.rollout.watch import with_watch
@@ -70,7 +71,7 @@ def begin(ctx: RolloutContext, request: ReleaseRequest, analysis: AnalysisGatewa
     )
     ctx.ledger.update_meta(release.id, {"specs": release_specs(request.snapshot)})
     ctx.reporter.event("release_created", release=release.id, version=request.version)
-    release = ctx.ledger.transition(release.id, "in_progress")
+    release = ctx.ledger.transition(release.id, ReleaseStatus.IN_PROGRESS)
     return RolloutEngine(ctx, RolloutRun(release, state, steps, request), analysis)
 
 
@@ -93,8 +94,9 @@ def resume(
             "    fix: restore the spec it started with, or `moai-deploy abort` it"
         )
     for step in ctx.ledger.steps(release.id):
-        if step.outcome == "running":
-            ctx.ledger.finish_step(step.id, "failed", "interrupted: the deploying process stopped")
+        if step.outcome == StepOutcome.RUNNING:
+            message = "interrupted: the deploying process stopped"
+            ctx.ledger.finish_step(step.id, StepOutcome.FAILED, message)
     request = ReleaseRequest(
         version=release.version,
         commit_sha=release.commit_sha,

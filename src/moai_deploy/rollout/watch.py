@@ -5,23 +5,24 @@ it, which sends the traffic back to the old version (still running: the old colo
 stable canary group is only scaled down after the watch).
 
 One step kind, `watch`, planned just before `promote` (see `with_watch`) and run by
-`run_watch`; the engine only maps the kind to this function.
+`run_watch` (`steps/__init__.py` maps the kind to it); its analysis is on record like any.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from moai_deploy.errors import ReleaseFailedError
-from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.monitor.alerts import Alert, PrometheusQueryError, alerts
 from moai_deploy.monitor.stack import running_state, stack_paths
 from moai_deploy.monitor.targets import write_environment_targets
-from moai_deploy.rollout.context import ReleaseRequest, RolloutContext
-from moai_deploy.rollout.gateway import FAILED, AnalysisGateway, AnalysisTarget
+from moai_deploy.rollout.analysis_record import AnalysisRecord
+from moai_deploy.rollout.context import RolloutContext
+from moai_deploy.rollout.errors import AnalysisFailedError
+from moai_deploy.rollout.gateway import FAILED, AnalysisVerdict
+from moai_deploy.rollout.parts import Rollout
 from moai_deploy.rollout.plan import Situation, Step
-from moai_deploy.rollout.step_actions import AnalysisFailedError
 from moai_deploy.spec.monitoring import WatchSpec
 
 KIND = "watch"
@@ -31,20 +32,6 @@ _TICK = 0.05
 
 class WatchFailedError(AnalysisFailedError):
     """The release misbehaved during its post-deploy watch (judged bad: it is aborted)."""
-
-
-class WatchHost(Protocol):
-    """What the watch needs from the engine running it."""
-
-    ctx: RolloutContext
-    release: ReleaseRecord
-    request: ReleaseRequest
-    analysis: AnalysisGateway
-
-    def tick(self) -> None: ...
-    def skipping(self) -> bool: ...
-    def target(self) -> AnalysisTarget: ...
-    def _measurement(self, data: dict[str, Any]) -> None: ...
 
 
 def with_watch(steps: list[Step], ctx: RolloutContext, situation: Situation) -> list[Step]:
@@ -63,7 +50,7 @@ def with_watch(steps: list[Step], ctx: RolloutContext, situation: Situation) -> 
     return [*steps[:at], watch, *steps[at:]]
 
 
-def _prometheus(host: WatchHost) -> str:
+def _prometheus(host: Rollout) -> str:
     paths = stack_paths(host.ctx.layout.root, host.ctx.loaded.path)
     state = running_state(paths)
     if state is None:
@@ -80,7 +67,7 @@ def _prometheus(host: WatchHost) -> str:
     return f"http://127.0.0.1:{state.ports.prometheus}"
 
 
-def _firing(prometheus: str, host: WatchHost) -> list[Alert]:
+def _firing(prometheus: str, host: Rollout) -> list[Alert]:
     ctx, version = host.ctx, host.request.version
     return [
         alert
@@ -89,40 +76,43 @@ def _firing(prometheus: str, host: WatchHost) -> list[Alert]:
     ]
 
 
-def run_watch(host: WatchHost, step: Step) -> str:
+def run_watch(host: Rollout, step: Step) -> str:
     """Watch for `step.duration` seconds; raise WatchFailedError at the first sign of trouble."""
-    if host.skipping():
+    if host.skipping:
         return "skipped: promoted in full"
     spec: WatchSpec = host.ctx.loaded.spec.monitoring_of(host.ctx.environment).watch
     seconds = step.duration or 0.0
     prometheus = _prometheus(host) if spec.alerts else None
-    background = (
-        host.analysis.background(spec.analysis, host.target(), host._measurement)
-        if spec.analysis is not None
-        else None
-    )
+    record, background = None, None
+    if spec.analysis is not None:
+        record = AnalysisRecord(host.ctx, host.progress.release.id, KIND, spec.analysis)
+        background = host.analysis.background(spec.analysis, host.target(), record.measurement)
     started = time.monotonic()
     try:
         _watch_loop(host, spec, prometheus, background, started + seconds)
     finally:
-        if background is not None:
+        if background is not None and record is not None:
             background.stop()
+            record.finish(background.verdict() or AnalysisVerdict("successful", "watch over"))
     how = " and ".join(n for n, on in (("alerts", prometheus), ("analysis", background)) if on)
     host.ctx.ledger.update_meta(
-        host.release.id, {"watch": {"passed": True, "seconds": seconds, "by": how}}
+        host.progress.release.id, {"watch": {"passed": True, "seconds": seconds, "by": how}}
     )
     return f"passed its watch: {seconds:g}s without a firing alert or a failed analysis ({how})"
 
 
 def _watch_loop(
-    host: WatchHost, spec: WatchSpec, prometheus: str | None, background: Any, until: float
+    host: Rollout, spec: WatchSpec, prometheus: str | None, background: Any, until: float
 ) -> None:
     started, next_poll, errors = time.monotonic(), 0.0, 0
     while time.monotonic() < until:
-        host.tick()  # abort requests from other commands
+        host.lookout.tick()  # abort requests from other commands
         elapsed = time.monotonic() - started
-        if background is not None and background.verdict() == FAILED:
-            raise WatchFailedError(f"post-deploy watch: analysis failed after {elapsed:.1f}s")
+        verdict = background.verdict() if background is not None else None
+        if verdict is not None and verdict.phase == FAILED:
+            raise WatchFailedError(
+                f"post-deploy watch: analysis failed after {elapsed:.1f}s: {verdict.message}"
+            )
         if prometheus is not None and time.monotonic() >= next_poll:
             next_poll = time.monotonic() + spec.poll_interval
             try:

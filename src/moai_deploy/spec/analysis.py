@@ -1,9 +1,9 @@
 """Analysis definitions: the metrics a canary or blue-green release is judged by.
 
 Semantics follow Argo Rollouts' AnalysisTemplate: every `interval` a metric is measured,
-each measurement is successful, failed or inconclusive by its conditions, and the run's
-verdict follows `count`, `failure_limit`, `consecutive_success_limit` and
-`inconclusive_limit`. Built-in templates (`- template: success-rate`) expand to metrics.
+each measurement is successful, failed or inconclusive by its conditions, and the run's verdict
+follows count, failure_limit, consecutive_success_limit and inconclusive_limit. Built-in
+templates (`- template: success-rate`) expand to metrics.
 """
 
 from __future__ import annotations
@@ -94,7 +94,6 @@ LIMIT_FIELDS = (
 )
 
 
-# Shared by metrics and template references (kept apart so each model lists them last).
 _LIMIT_DOCS = {
     "failures": "Failed measurements tolerated; one more fails the metric.",
     "inconclusive": "Inconclusive measurements tolerated; one more makes the metric "
@@ -105,6 +104,8 @@ _LIMIT_DOCS = {
     "ends the metric in error.",
     "dry_run": "Measure and report, but never decide the verdict.",
     "delay": "Wait this long before the first measurement window opens.",
+    "judge": "Judge errors in a row tolerated (e.g. an unreadable access log), retried each "
+    "interval; one more ends the analysis in error.",
 }
 
 
@@ -139,6 +140,11 @@ class MetricSpec(Section):
     consecutive_error_limit: NonNegative = Field(default=4, description=_LIMIT_DOCS["errors"])
     dry_run: bool = Field(default=False, description=_LIMIT_DOCS["dry_run"])
     initial_delay: Seconds = Field(default=0.0, description=_LIMIT_DOCS["delay"])
+    compare: Literal["absolute", "ratio_to_stable"] = Field(
+        default="absolute",
+        description="absolute: `result` is the canary's value; ratio_to_stable: canary / stable "
+        "over the same window (`result <= 1.2`: at most 20 % worse; no stable or 0 = no data).",
+    )
 
     @field_validator("success_condition", "failure_condition")
     @classmethod
@@ -233,6 +239,12 @@ class JudgeSpec(Section):
     min_samples: Annotated[int, Field(ge=1)] = Field(
         default=20, description="Requests each version needs in the window to be judged."
     )
+    on_no_data: Literal["inconclusive", "fail", "pass"] = Field(
+        default="inconclusive",
+        description="No stable, < min_samples a side (NaN samples are dropped): inconclusive "
+        "pauses for a human, fail aborts, pass promotes.",
+    )
+    consecutive_error_limit: NonNegative = Field(default=4, description=_LIMIT_DOCS["judge"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class TrafficError(Exception):
@@ -65,4 +65,13 @@ class RouterProcess(Protocol):
 
     def stop(self) -> None:
         """Stop the proxy gracefully (in-flight requests finish)."""
+        ...
+
+
+@runtime_checkable
+class HealthView(Protocol):
+    """A router that health-checks its servers and says which ones it marked down."""
+
+    def servers_down(self, backend: str) -> list[str] | None:
+        """URLs of `backend` the router's health check holds down; None if it cannot tell."""
         ...

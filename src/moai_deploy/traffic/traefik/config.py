@@ -156,7 +156,10 @@ def build_dynamic_config(routing: Routing) -> Config:
     services: Config = {b.name: _load_balancer(b, routing.health_path) for b in routing.backends}
     # Weight-0 backends stay defined (a switch back needs no new service) but get no traffic.
     weighted = [{"name": b.name, "weight": b.weight} for b in routing.backends if b.weight > 0]
-    services[routing.route] = {"weighted": {"services": weighted}}
+    # `healthCheck: {}` makes the weighted service skip a child whose servers the health
+    # check marked down: without it Traefik still sends that child its share, and every one
+    # of those requests gets "503 no available server".
+    services[routing.route] = {"weighted": {"healthCheck": {}, "services": weighted}}
     router = {
         "entryPoints": [routing.entrypoint],
         "rule": "PathPrefix(`/`)",

@@ -111,6 +111,7 @@ class TraefikRouter:
 
     def __init__(self, process: TraefikProcess) -> None:
         self._process = process
+        self._client: httpx.Client | None = None
 
     def _file(self, route: str) -> Path:
         check_name(route)  # the route becomes a file name: no "/" or ".." may slip through
@@ -151,6 +152,24 @@ class TraefikRouter:
             ]
         except (httpx.HTTPError, ValueError) as exc:
             return [f"Traefik API error: {exc!r}"]
+
+    def servers_down(self, backend: str) -> list[str] | None:
+        """URLs of `backend` Traefik's health check marked DOWN (None if Traefik cannot say)."""
+        try:
+            service = _get(self._health_client(), f"/api/http/services/{backend}@file")
+        except (httpx.HTTPError, ValueError):
+            self._client = None  # e.g. Traefik restarted on another API port
+            return None
+        if service is None:
+            return None
+        status = service.get("serverStatus") or {}
+        return sorted(url for url, state in status.items() if state == "DOWN")
+
+    def _health_client(self) -> httpx.Client:
+        # One client for the frequent health looks: a new one loads the CA bundle each time.
+        if self._client is None:
+            self._client = httpx.Client(base_url=self._process.api_url, timeout=1.0)
+        return self._client
 
     def current(self, route: str) -> Routing | None:
         """The routing last applied for `route` (backends sorted by name), or None."""

@@ -1,4 +1,4 @@
-"""The approval step: the release waits until enough distinct people approved it.
+"""approval: the release waits until enough distinct people approved it.
 
 One `waiting_for_approval` event is sent when the wait starts (not one per poll); a
 rejection aborts the release: the engine undoes it like any abort.
@@ -9,19 +9,19 @@ from __future__ import annotations
 import time
 
 from moai_deploy.ledger.approvals import ApprovalStore, ApprovalTally
-from moai_deploy.rollout.controls import AbortRequested
+from moai_deploy.rollout.errors import AbortRequested
+from moai_deploy.rollout.parts import Rollout
 from moai_deploy.rollout.plan import Step
-from moai_deploy.rollout.step_actions import StepActions
 
 _POLL = 0.5  # seconds between reads of the approvals
 
 
-def wait_for_approval(actions: StepActions, step: Step) -> str:
+def run(rollout: Rollout, step: Step) -> str:
     """Block (honouring abort) until the release's approval rule is met."""
-    ctx = actions.ctx
+    ctx = rollout.ctx
     store = ApprovalStore(ctx.ledger)
-    required = actions.state.approvals
-    release = actions.ledger_release()
+    required = rollout.state.approvals
+    release = rollout.progress.ledger_release()
     tally = store.tally(release, required)
     if not tally.approved:
         ctx.reporter.event(
@@ -37,7 +37,7 @@ def wait_for_approval(actions: StepActions, step: Step) -> str:
             _abort_rejected(tally)
         return tally.approved
 
-    actions.wait_until(decided, None)
+    rollout.lookout.wait_until(decided, None)
     ctx.reporter.event("approved", release=release.id, approvers=tally.approvers)
     return "approved by " + ", ".join(tally.approvers)
 
