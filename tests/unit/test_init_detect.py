@@ -148,3 +148,22 @@ def test_gitignore_entries_are_added_once(tmp_path: Path) -> None:
 def test_free_ports_differ_per_project_and_are_free() -> None:
     one, other = free_ports("notes", 3), free_ports("shop", 3)
     assert len(set(one)) == 3 and one != other
+
+
+def test_src_layout_sets_pythonpath_and_tests_are_kept_out_of_the_secrets_scan(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "src" / "shop").mkdir(parents=True)
+    (tmp_path / "src" / "shop" / "__init__.py").write_text("")
+    (tmp_path / "src" / "shop" / "app.py").write_text(
+        "from litestar import Litestar\napp = Litestar([])\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "requirements.txt").write_text("litestar\ngranian\n")
+    path, d = write_spec(tmp_path)
+    assert d.app is not None and d.app.ref == "shop.app:app"
+    assert d.command[:3] == ("granian", "--interface", "asgi")
+    loaded = load_spec(path)
+    assert loaded.spec.defaults.env is not None and loaded.spec.defaults.env["PYTHONPATH"] == "src"
+    assert loaded.spec.gates.secrets.exclude == ["tests/**"]
+    assert d.health.ready_path == "/schema"

@@ -79,6 +79,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/":
             self.send_response(302)
             self.send_header("Location", "/login")
+        elif self.path == "/plain":  # Django's SECURE_SSL_REDIRECT on a plain-HTTP port
+            self.send_response(301)
+            self.send_header("Location", "https://127.0.0.1:1/plain")
         else:
             self.send_response(401 if self.path == "/login" else 500)
         self.send_header("Content-Length", "0")
@@ -107,3 +110,4 @@ def test_below_500_follows_redirects_and_accepts_4xx(server: InstanceStatus) -> 
     failures = wait_ready(lambda: [server], "/", 0.3)
     assert failures and "HTTP 302" in failures[0].reason  # 2xx only: a redirect is not ready
     assert "HTTP 500" in smoke_test([server], ["/boom"], accept="<500")[0].reason
+    assert smoke_test([server], ["/plain"], accept="<500") == []  # not followed off-origin

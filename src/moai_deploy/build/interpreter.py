@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,28 @@ def requires_python(pyproject: dict[str, Any]) -> str | None:
     return poetry_constraint(poetry) if isinstance(poetry, str) else None
 
 
+def _version_of(python: str) -> tuple[int, ...] | None:
+    try:
+        done = subprocess.run(
+            [python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+            capture_output=True, text=True, check=False, timeout=20,
+        )  # fmt: skip
+    except OSError:
+        return None
+    return _version(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def _installed_elsewhere(specifier: str) -> str | None:
+    """pythonX.Y on PATH, or a pyenv-installed interpreter, that satisfies `specifier`."""
+    names = [shutil.which(f"python3.{minor}") for minor in range(14, 7, -1)]
+    pyenv = sorted(Path.home().glob(".pyenv/versions/*/bin/python3"), reverse=True)
+    for candidate in [*(n for n in names if n), *map(str, pyenv)]:
+        version = _version_of(candidate)
+        if version is not None and allows(specifier, version):
+            return candidate
+    return None
+
+
 def interpreter_for(pyproject: dict[str, Any]) -> str:
     """Our interpreter when the project admits it, else one uv finds installed here."""
     specifier = requires_python(pyproject)
@@ -62,8 +85,10 @@ def interpreter_for(pyproject: dict[str, Any]) -> str:
         [uv_binary(), "python", "find", "--no-python-downloads", specifier],
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
-    found = done.stdout.strip()
-    if done.returncode != 0 or not found or not Path(found).is_file():
+    found = done.stdout.strip() if done.returncode == 0 else ""
+    if not found or not Path(found).is_file():
+        found = _installed_elsewhere(specifier) or ""
+    if not found:
         raise ReleaseFailedError(
             f"the project requires Python {specifier}; no such interpreter is installed here "
             f"(moai-deploy runs on {sys.version.split()[0]})\n"

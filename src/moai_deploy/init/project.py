@@ -35,6 +35,7 @@ class Detection:
     ports: list[int]
     notes: list[str]
     env: dict[str, str] = field(default_factory=dict)  # plain values init sets itself
+    test_dirs: list[str] = field(default_factory=list)  # tests/, test/: fake credentials
 
     def summary(self) -> str:
         what = self.app.describe() if self.app else "no ASGI/WSGI app found"
@@ -104,6 +105,14 @@ def _program(argv: tuple[str, ...]) -> str:
     return Path(argv[0]).name
 
 
+def _extra_env(files: ProjectFiles, app: AppTarget | None, notes: list[str]) -> dict[str, str]:
+    """Plain variables init sets itself: PYTHONPATH for a src/ layout (not installed)."""
+    if files.src_layout and app is not None and app.source.startswith("src/"):
+        notes.append("env: PYTHONPATH=src (a src/ layout; the project is not installed)")
+        return {"PYTHONPATH": "src"}  # relative to the release folder the instances run in
+    return {}
+
+
 def detect_project(directory: Path) -> Detection:
     """Read the project: app, server, dependencies, health, release work, ports."""
     files = ProjectFiles(directory)
@@ -128,6 +137,7 @@ def detect_project(directory: Path) -> Detection:
     required, optional = env_reads(files)
     name = service_name(directory)
     manager = plan.manager + (" (installed from the lock file)" if plan.locked else "")
+    env = _extra_env(files, app, notes)
     return Detection(
         name,
         app,
@@ -140,4 +150,6 @@ def detect_project(directory: Path) -> Detection:
         optional,
         free_ports(name, 3),
         notes,
+        env,
+        [t for t in ("tests", "test") if (directory / t).is_dir()],
     )

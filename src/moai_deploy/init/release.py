@@ -43,6 +43,8 @@ def _cli_commands(files: ProjectFiles) -> list[tuple[str, str]]:
 
 def _destructive(files: ProjectFiles) -> str | None:
     for path in sorted(files.root.rglob("*.sql")):
+        if SKIPPED_DIRS.intersection(path.relative_to(files.root).parts):
+            continue
         if "DROP TABLE" in path.read_text(errors="replace").upper():
             return str(path.relative_to(files.root))
     return None

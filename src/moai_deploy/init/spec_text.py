@@ -110,8 +110,8 @@ def _environments(d: Detection) -> list[str]:
     return lines
 
 
-def _gates() -> list[str]:
-    return [
+def _gates(d: Detection) -> list[str]:
+    lines = [
         "# Quality gates (`moai-deploy gate`; tools are provisioned on first use). A deploy",
         f"# requires the fast ones ({', '.join(FAST_GATES)}) in staging and all of them in",
         "# production; development only reports. --force --reason overrides (audited).",
@@ -121,9 +121,16 @@ def _gates() -> list[str]:
         f"    staging: {_flow(FAST_GATES)}",
         '    production: ["all"]',
     ]
+    if d.test_dirs:
+        excluded = [f"{folder}/**" for folder in d.test_dirs]
+        lines += [
+            "  # Test credentials are fake ones; scan them too by removing this line.",
+            f"  secrets: {{exclude: {_flow(excluded)}}}",
+        ]
+    return lines
 
 
 def render_spec(d: Detection) -> str:
     """The spec text for a detected project."""
-    parts = [*_header(d), *_service(d), *_defaults(d), *_environments(d), *_gates()]
+    parts = [*_header(d), *_service(d), *_defaults(d), *_environments(d), *_gates(d)]
     return "\n".join(parts) + "\n"

@@ -35,10 +35,25 @@ class HealthFailure:
 ACCEPT_2XX, ACCEPT_BELOW_500 = "2xx", "<500"
 
 
+def _get(client: httpx.Client, url: str, accept: str) -> httpx.Response:
+    """GET `url`; for `<500`, follow redirects that stay on the same scheme, host and port
+    (a redirect to https or another host already proves the app answers)."""
+    response = client.get(url)
+    for _ in range(5):
+        target = response.next_request if accept == ACCEPT_BELOW_500 else None
+        if target is None or (target.url.scheme, target.url.netloc) != (
+            response.url.scheme,
+            response.url.netloc,
+        ):
+            break
+        response = client.send(target)
+    return response
+
+
 def _probe(client: httpx.Client, url: str, accept: str = ACCEPT_2XX) -> str | None:
     """None when `url` answers as `accept` wants, else why not."""
     try:
-        response = client.get(url, follow_redirects=accept == ACCEPT_BELOW_500)
+        response = _get(client, url, accept)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     code = response.status_code
