@@ -2,7 +2,7 @@
 
 This is where a canary's weight changes: `traffic.set_new_weight` saves it, routes it and
 verifies that the router serves it. A canary's background analysis starts here, at its
-first partial weight, so its baseline is taken before the canary has any traffic.
+first partial weight, once the router serves it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ def run(rollout: Rollout, step: Step) -> str:
         raise ValueError("set_weight step without a weight")
     if rollout.skipping and step.weight != 100:
         return "skipped: promoted in full"
-    if step.background is not None and rollout.state.stable_group is not None:
-        rollout.lookout.start_background(step.background, rollout.target())
     routing = rollout.traffic.set_new_weight(step.weight)
+    if step.background is not None and rollout.state.stable_group is not None:
+        # Its first window opens once the router serves the canary: opened before, a slow
+        # switch (a loaded machine) left it without canary requests, i.e. inconclusive,
+        # and the rollout paused for a human with no fault at all.
+        rollout.lookout.start_background(step.background, rollout.target())
     weights = ", ".join(f"{k}={v}" for k, v in routing.weights().items())
     return f"{step.weight}% to {rollout.request.version}, verified ({weights})"
