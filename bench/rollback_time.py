@@ -75,6 +75,7 @@ def one_run(project_dir: Path, version: str, automatic: bool) -> tuple[float, fl
     load = start_load_in_background(url_of(project), duration=RUN_DEADLINE, concurrency=8)
     worker = threading.Thread(target=_deploy, args=(project_dir, version, recorder))
     worker.start()
+    stuck = False
     try:
         onset = _first_failure(load)
         if not automatic:
@@ -83,13 +84,14 @@ def one_run(project_dir: Path, version: str, automatic: bool) -> tuple[float, fl
     finally:
         load.stop()
         load.result(timeout=30)
-        if worker.is_alive():  # stuck: abort it, so no release, lock or instance stays behind
+        stuck = worker.is_alive()
+        if stuck:  # abort it, so no release, lock or instance stays behind
             print(f"  {version}: not finished after {RUN_DEADLINE:g}s, aborting", file=sys.stderr)
             _abort_quietly(project)
             worker.join(timeout=60)
         project.close()
     back = _switched_back(recorder)
-    if back is None:
+    if back is None or stuck:  # the bench's own abort is not the measured reaction
         return None
     decided = [at for at, f in recorder.named("measurement") if f["phase"] == "failed"]
     return back - onset, (back - decided[-1]) if automatic and decided else None
