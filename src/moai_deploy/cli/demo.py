@@ -1,7 +1,7 @@
 """`moai-deploy demo`: the walking skeleton end to end on this host, counted from the client.
 
 Copies the example service into a scratch git repository, deploys v1 (2 instances) behind
-Traefik, puts it under keep-alive load, deploys v2 blue-green, rolls back to v1, and reports
+the router, puts it under keep-alive load, deploys v2 blue-green, rolls back to v1, and reports
 every request's outcome. Everything it starts it stops; the scratch folder is removed.
 """
 

