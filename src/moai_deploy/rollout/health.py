@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import httpx
 
@@ -112,7 +113,13 @@ def smoke_test(
     return failures
 
 
+@lru_cache(maxsize=4)
+def _status_client(timeout: float) -> httpx.Client:
+    # One shared (thread-safe) client: building one costs ~0.2 s of CPU (its TLS context),
+    # far more than the probe, and the control plane shows status to many clients at once.
+    return httpx.Client(timeout=timeout)
+
+
 def is_ready(url: str, ready_path: str, timeout: float = 1.0, accept: str = ACCEPT_2XX) -> bool:
     """One quick readiness probe (status display)."""
-    with httpx.Client(timeout=timeout) as client:
-        return _probe(client, url + ready_path, accept) is None
+    return _probe(_status_client(timeout), url + ready_path, accept) is None

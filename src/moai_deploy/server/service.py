@@ -7,6 +7,7 @@ the project afresh, exactly as a CLI command does, and runs as the acting princi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from moai_deploy.pipeline.status import environment_status
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 
 ReporterFactory = Callable[[Project], Reporter]
+STATUS_TTL = 0.5  # seconds one live status read serves every reader of that environment
 
 
 class ControlService:
@@ -34,6 +36,8 @@ class ControlService:
         self._shared: Project | None = None
         self._mtime = 0.0
         self._lock = threading.Lock()
+        self._status: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._status_locks: dict[str, threading.Lock] = {}
         self.project()  # a bad spec fails the server's start, not its first request
 
     # -- projects ------------------------------------------------------------------
@@ -83,7 +87,24 @@ class ControlService:
         return "production" if "production" in names else names[-1]
 
     def environment(self, environment: str) -> dict[str, Any]:
+        """Live status; concurrent readers share one read (at most STATUS_TTL old, or the
+        last one while a slow read, e.g. during a rollout's start step, is under way)."""
         self.check_environment(environment)
+        with self._lock:
+            lock = self._status_locks.setdefault(environment, threading.Lock())
+        cached = self._status.get(environment)
+        if cached is not None and time.monotonic() - cached[0] < STATUS_TTL:
+            return cached[1]
+        if not lock.acquire(blocking=cached is None):
+            return cached[1] if cached is not None else self.environment(environment)
+        try:
+            data = self._read_status(environment)
+            self._status[environment] = (time.monotonic(), data)
+            return data
+        finally:
+            lock.release()
+
+    def _read_status(self, environment: str) -> dict[str, Any]:
         project = self.project()
         data = environment_status(project, environment).to_dict()
         rule = project.environment(environment).approvals
