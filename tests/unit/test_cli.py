@@ -12,6 +12,7 @@ import pytest
 from moai_deploy.cli.main import run
 from moai_deploy.ledger.locks import LockRequest, try_acquire
 from moai_deploy.ledger.store import Ledger, ledger_url
+from moai_deploy.runtime.base import free_port
 
 BAD_SPECS = Path(__file__).parent.parent / "fixtures" / "bad_specs"
 GOOD_SPEC = """\
@@ -39,7 +40,9 @@ def invoke(
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "moai-deploy.yaml").write_text(GOOD_SPEC)
+    # A free port: the default one (8080) may be held by another program on this machine.
+    spec = GOOD_SPEC.replace("development: {}", f"development: {{port: {free_port()}}}")
+    (tmp_path / "moai-deploy.yaml").write_text(spec)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(
         ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@l", "add", "-A"],
@@ -172,6 +175,10 @@ def test_init_detects_fastapi_and_writes_a_valid_spec(
     assert "add `uvicorn` to the dependencies" in out  # none is declared
     text = (tmp_path / "moai-deploy.yaml").read_text()
     assert '["uvicorn", "shop.api:service", "--host", "127.0.0.1"' in text
+    # validate also checks that no other program holds a port: use free ones on this machine.
+    for default in ("8080", "8081", "8082"):
+        text = text.replace(f"port: {default}", f"port: {free_port()}")
+    (tmp_path / "moai-deploy.yaml").write_text(text)
     assert invoke(capsys, monkeypatch, "validate")[0] == 0
     code, _, err = invoke(capsys, monkeypatch, "init")
     assert code == 2 and "--force" in err

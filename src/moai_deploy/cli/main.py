@@ -46,9 +46,11 @@ app = typer.Typer(
 @app.command()
 def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
     """Check the spec file; every problem is listed with its line and a fix."""
+    from moai_deploy.pipeline.ports import check_ports
     from moai_deploy.pipeline.project import Project
 
     project = Project.open(spec)
+    check_ports(project, project.loaded.spec.environments)  # held by another program
     envs = ", ".join(project.loaded.spec.environments)
     console.print(f"[green]✓[/] {spec} is valid: service {project.service}, environments {envs}")
 

@@ -17,6 +17,7 @@ from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.action_log import LoggingReporter, project_action_log
 from moai_deploy.pipeline.analysis import check_providers
 from moai_deploy.pipeline.hooks import around_release
+from moai_deploy.pipeline.ports import check_ports
 from moai_deploy.pipeline.preflight import (
     audit,
     refresh_monitoring,
@@ -82,6 +83,7 @@ def deploy(
     config = project.environment(environment)
     project.secrets().resolve(config.env)  # missing secrets are bad input: fail before any state
     check_providers(project.loaded, environment)  # not for rollbacks: metrics may be down
+    check_ports(project, [environment])  # a port another program holds, too
     source = inspect_source(project.loaded.project_dir)
     version = version or source.default_version()
     if version is None:
@@ -117,6 +119,7 @@ def resume(
 ) -> ReleaseRecord:
     """Continue the release a killed deployer left in progress, from its last step."""
     project.environment(environment)
+    check_ports(project, [environment])
     with locked(project, environment, LockRequest(actor(), "resume"), options):
         release = active_release(project, environment, cleanup=True)
         engine = resume_engine(project, environment, release, reporter)
@@ -200,6 +203,7 @@ def rollback(
         to = validate_version(to, "--to")
     config = project.environment(environment)
     project.secrets().resolve(config.env)
+    check_ports(project, [environment])
     with locked(project, environment, LockRequest(actor(), "rollback", to), options):
         _refuse_unfinished(project, environment)
         live = project.ledger.live_release(project.service, environment)
@@ -257,6 +261,7 @@ def retry(
     """Run the latest aborted or failed release again, from its own snapshot."""
     reporter, options = reporter or NullReporter(), options or DeployOptions()
     check_providers(project.loaded, project.environment(environment).name)
+    check_ports(project, [environment])
     latest = project.ledger.list_releases(project.service, environment, limit=1)
     if not latest or latest[0].status not in (ReleaseStatus.ABORTED, ReleaseStatus.FAILED):
         raise BadInputError(f"the latest release of {environment!r} is not aborted or failed")

@@ -277,3 +277,13 @@ def _pipeline_environments(spec: models.Spec) -> Iterator[Finding]:
                 f"unknown environment {stage.environment!r}",
                 "use one of: " + ", ".join(spec.environments),
             )
+
+
+def spec_line(path: Path, loc: Loc) -> int | None:
+    """The line of `loc` in the spec file at `path` (None if unreadable): for checks made
+    after loading, e.g. a port another program holds."""
+    try:
+        doc = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError, ValueError):
+        return None
+    return _line_of(doc, loc) if isinstance(doc, CommentedMap) else None

@@ -84,6 +84,8 @@ def build_static_config(settings: StaticSettings) -> Config:
     entrypoints = {
         name: _entrypoint(f"{settings.host}:{port}") for name, port in settings.entrypoints.items()
     }
+    # Under supervision the watchdog hands every entrypoint its socket (systemd socket
+    # activation, matched by name): these addresses only apply to an unsupervised start.
     entrypoints[API_ENTRYPOINT] = _entrypoint(f"127.0.0.1:{settings.api_port}")
     entrypoints[METRICS_ENTRYPOINT] = _entrypoint(f"127.0.0.1:{settings.metrics_port}")
     root = settings.root

@@ -1,27 +1,28 @@
-"""The one Traefik process of a state folder: start it detached, find it again, stop it."""
+"""The Traefik of a state folder, supervised: an active and a warm standby on the same ports.
+
+The watchdog (`traffic.supervise`) owns the processes; this class describes the Traefik
+program to it, waits until a generation serves the routes on disk, and finds the serving
+generation's API and metrics for the router and the analysis.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
 
-import httpx
-
-from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
-from moai_deploy.runtime.base import free_port
+from moai_deploy.paths import exclusive_lock, private_file
 from moai_deploy.traffic.base import TrafficError
+from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
+from moai_deploy.traffic.supervise.program import Generation
+from moai_deploy.traffic.supervise.sockets import port_in_use
 from moai_deploy.traffic.traefik.config import (
+    API_ENTRYPOINT,
     GRACE_TIMEOUT_SECONDS,
+    METRICS_ENTRYPOINT,
     StaticSettings,
     build_static_config,
     check_entrypoints,
@@ -29,21 +30,9 @@ from moai_deploy.traffic.traefik.config import (
     render,
 )
 
-START_TIMEOUT = 15.0
+START_TIMEOUT = 30.0
 STOP_TIMEOUT = GRACE_TIMEOUT_SECONDS + 5.0  # let in-flight requests finish before SIGKILL
-_LOG_TAIL_LINES = 20
-
-# Popen handles of Traefiks started by this Python process, so we can reap them (no zombies,
-# no ResourceWarning) when we stop them ourselves; other CLI runs find Traefik by pid.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-@dataclass(frozen=True)
-class _State:
-    pid: int
-    api_port: int
-    metrics_port: int
-    static_hash: str
+MAX_LOG_BYTES = 10 * 1024 * 1024  # access log and Traefik's log: at most 2x this each
 
 
 def find_traefik_binary() -> Path:
@@ -60,22 +49,15 @@ def find_traefik_binary() -> Path:
     )
 
 
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 class TraefikProcess:
-    """Owns the Traefik process of `root`; it outlives the CLI run that starts it."""
+    """Owns the (supervised) Traefik of `root`; it outlives the CLI run that starts it."""
 
     def __init__(self, root: Path, entrypoints: Mapping[str, int], host: str = "127.0.0.1") -> None:
         check_entrypoints(entrypoints)
         self.root = root
         self.entrypoints = dict(sorted(entrypoints.items()))
         self.host = host
+        self.supervisor = Supervisor(root)
 
     @property
     def dynamic_dir(self) -> Path:
@@ -90,26 +72,24 @@ class TraefikProcess:
         return self.root / "traefik.log"
 
     @property
-    def stdout_log(self) -> Path:
-        return self.root / "traefik.stdout.log"
-
-    @property
     def static_file(self) -> Path:
         return self.root / "traefik.yml"
 
     @property
-    def _state_file(self) -> Path:
-        return self.root / "state.json"
-
-    @property
     def api_url(self) -> str:
-        """Base URL of Traefik's API and /ping (loopback); TrafficError if not running."""
-        return f"http://127.0.0.1:{self._live_state().api_port}"
+        """Base URL of the serving Traefik's API and /ping (loopback); TrafficError if none."""
+        return f"http://127.0.0.1:{self._serving().ports[API_ENTRYPOINT]}"
 
     @property
     def metrics_url(self) -> str:
-        """URL of Traefik's Prometheus metrics; TrafficError if not running."""
-        return f"http://127.0.0.1:{self._live_state().metrics_port}/metrics"
+        """URL of the serving Traefik's Prometheus metrics; TrafficError if none."""
+        return f"http://127.0.0.1:{self._serving().ports[METRICS_ENTRYPOINT]}/metrics"
+
+    def api_urls(self) -> list[str]:
+        """API base URLs of every live generation (the serving one first)."""
+        state = self.supervisor.state()
+        gens = state.generations if state else []
+        return [f"http://127.0.0.1:{g.ports[API_ENTRYPOINT]}" for g in gens if g.ready]
 
     def entrypoint_url(self, name: str) -> str:
         """Base URL clients use to reach the entrypoint `name`."""
@@ -118,134 +98,77 @@ class TraefikProcess:
         return f"http://{self.host}:{self.entrypoints[name]}"
 
     def is_running(self) -> bool:
-        """Whether this state folder's Traefik process is alive."""
-        state = self._read_state()
-        return state is not None and self._alive(state.pid)
+        """Whether a Traefik of this folder serves (its routes loaded)."""
+        state = self.supervisor.state()
+        return state is not None and state.serving is not None
+
+    def restarts(self) -> int:
+        """How often the watchdog restarted a Traefik that died."""
+        state = self.supervisor.state()
+        return state.restarts if state else 0
+
+    def busy_ports(self) -> dict[str, int]:
+        """Entrypoints whose port another program holds (ours are not busy)."""
+        own = self._own_ports()
+        return {
+            name: port
+            for name, port in self.entrypoints.items()
+            if port not in own and port_in_use(self.host, port)
+        }
 
     def ensure_running(self) -> None:
-        """Start Traefik if needed (restart it if its static config changed); wait for /ping."""
+        """Start (or hand over to a new configuration) and wait until the routes are served."""
         with self._locked():
-            state = self._read_state()
-            if state is not None and self._alive(state.pid):
-                if self._static_text(state.api_port, state.metrics_port)[1] == state.static_hash:
-                    self._wait_ready(state)
-                    return
-                self._terminate(state.pid)
-            self._start()
+            busy = self.busy_ports()
+            if busy:
+                listed = ", ".join(f"{port} ({name})" for name, port in busy.items())
+                raise TrafficError(f"port(s) already in use by another program: {listed}")
+            program = self._program()
+            self.supervisor.start(program)
+            self.supervisor.wait_serving(program.fingerprint, START_TIMEOUT)
 
     def stop(self) -> None:
-        """Stop Traefik gracefully (SIGTERM, wait, SIGKILL) and forget its state."""
+        """Stop Traefik gracefully (SIGTERM, wait, SIGKILL) and its watchdog."""
         with self._locked():
-            state = self._read_state()
-            if state is not None and self._alive(state.pid):
-                self._terminate(state.pid)
-            self._state_file.unlink(missing_ok=True)
+            self.supervisor.stop()
 
     # -- internals -------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        # Serialises concurrent CLI runs so they never start two Traefiks for one folder.
+        # Serialises concurrent CLI runs so they never start two watchdogs for one folder.
         with exclusive_lock(self.root / "traefik.lock"):
             yield
 
-    def _static_text(self, api_port: int, metrics_port: int) -> tuple[str, str]:
-        settings = StaticSettings(self.root, self.entrypoints, self.host, api_port, metrics_port)
+    def _own_ports(self) -> set[int]:
+        state = self.supervisor.state()
+        if state is None:
+            return set()
+        return {port for g in state.generations for port in g.ports.values()}
+
+    def _program(self) -> RouterProgram:
+        settings = StaticSettings(self.root, self.entrypoints, self.host, 0, 0)
         text = render(build_static_config(settings))
-        return text, config_hash(text)
-
-    def _start(self) -> None:
-        binary = find_traefik_binary()
-        api_port = free_port("127.0.0.1")
-        metrics_port = free_port("127.0.0.1")
-        while metrics_port == api_port:
-            metrics_port = free_port("127.0.0.1")
-        text, digest = self._static_text(api_port, metrics_port)
         self.dynamic_dir.mkdir(parents=True, exist_ok=True)
-        self.static_file.write_text(text)
-        for path in (self.access_log, self.log_file, self.stdout_log):
+        if not self.static_file.exists() or self.static_file.read_text() != text:
+            self.static_file.write_text(text)
+        for path in (self.access_log, self.log_file):
             private_file(path)  # an earlier version's files may be 0644
-        with self.stdout_log.open("ab") as out:
-            proc = subprocess.Popen(
-                [str(binary), f"--configFile={self.static_file}"],
-                cwd=self.root,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # detached: survives the CLI run and its Ctrl-C
-                umask=PRIVATE_UMASK,  # its access log and logs: the owner's only
-            )
-        _CHILDREN[proc.pid] = proc
-        state = _State(proc.pid, api_port, metrics_port, digest)
-        self._write_state(state)
-        self._wait_ready(state)
+        listen = [ListenSpec(name, self.host, port) for name, port in self.entrypoints.items()]
+        listen += [ListenSpec(n, shared=False) for n in (API_ENTRYPOINT, METRICS_ENTRYPOINT)]
+        return RouterProgram(
+            argv=(str(find_traefik_binary()), f"--configFile={self.static_file}"),
+            env={},
+            listen=tuple(listen),
+            ready={"kind": "traefik", "dynamic_dir": str(self.dynamic_dir), "api": API_ENTRYPOINT},
+            log_files=(str(self.access_log), str(self.log_file)),
+            max_log_bytes=MAX_LOG_BYTES,
+            fingerprint=config_hash(text)[:16],
+        )
 
-    def _wait_ready(self, state: _State) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        url = f"http://127.0.0.1:{state.api_port}/ping"
-        with httpx.Client(timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                if not self._alive(state.pid):
-                    self._fail(f"Traefik (pid {state.pid}) exited during start-up")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(url).status_code == 200:
-                        return
-                time.sleep(0.05)
-        self._fail(f"Traefik (pid {state.pid}) did not answer {url} within {START_TIMEOUT:.0f}s")
-
-    def _fail(self, message: str) -> NoReturn:
-        logs = [f"--- {p} ---\n{_tail(p)}" for p in (self.log_file, self.stdout_log) if p.exists()]
-        raise TrafficError("\n".join([message, *logs]))
-
-    def _terminate(self, pid: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        if self._wait_dead(pid, STOP_TIMEOUT):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        if not self._wait_dead(pid, 5.0):
-            raise TrafficError(f"Traefik (pid {pid}) did not exit after SIGKILL")
-
-    def _wait_dead(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._alive(pid):
-                _CHILDREN.pop(pid, None)
-                return True
-            time.sleep(0.05)
-        return False
-
-    def _alive(self, pid: int) -> bool:
-        child = _CHILDREN.get(pid)
-        if child is not None and child.poll() is not None:
-            return False  # our own child exited (and is now reaped)
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        # A reused pid would run something else; a zombie has an empty cmdline.
-        return b"traefik" in cmdline and str(self.static_file).encode() in cmdline
-
-    def _live_state(self) -> _State:
-        state = self._read_state()
-        if state is None or not self._alive(state.pid):
+    def _serving(self) -> Generation:
+        state = self.supervisor.state()
+        serving = state.serving if state else None
+        if serving is None:
             raise TrafficError(f"Traefik is not running for {self.root}")
-        return state
-
-    def _read_state(self) -> _State | None:
-        try:
-            data = json.loads(self._state_file.read_text())
-            return _State(
-                int(data["pid"]),
-                int(data["api_port"]),
-                int(data["metrics_port"]),
-                str(data["static_hash"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _write_state(self, state: _State) -> None:
-        tmp = self._state_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, self._state_file)
+        return serving

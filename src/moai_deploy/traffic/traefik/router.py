@@ -127,20 +127,28 @@ class TraefikRouter:
         """Return once Traefik serves exactly `routing`; raise TrafficError after timeout."""
         check_routing(routing)
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self._process.api_url, timeout=2.0) as client:
-            while True:
-                diffs = self._differences(client, routing)
-                if not diffs:
-                    time.sleep(_SWITCH_SETTLE)
-                    return
-                if time.monotonic() >= deadline:
-                    raise TrafficError(
-                        f"Traefik does not serve the expected routing of {routing.route!r} "
-                        f"after {timeout:.1f}s: "
-                        + "; ".join(diffs)
-                        + f" (see {self._process.log_file})"
-                    )
-                time.sleep(_POLL_INTERVAL)
+        # Every generation (the serving one and its warm standby) must serve it: the standby
+        # takes over the moment the serving one dies.
+        for api_url in [self._process.api_url, *self._process.api_urls()[1:]]:
+            with httpx.Client(base_url=api_url, timeout=2.0) as client:
+                self._await(client, routing, deadline, timeout)
+        time.sleep(_SWITCH_SETTLE)
+
+    def _await(
+        self, client: httpx.Client, routing: Routing, deadline: float, timeout: float
+    ) -> None:
+        while True:
+            diffs = self._differences(client, routing)
+            if not diffs:
+                return
+            if time.monotonic() >= deadline:
+                raise TrafficError(
+                    f"Traefik does not serve the expected routing of {routing.route!r} "
+                    f"after {timeout:.1f}s: "
+                    + "; ".join(diffs)
+                    + f" (see {self._process.log_file})"
+                )
+            time.sleep(_POLL_INTERVAL)
 
     @staticmethod
     def _differences(client: httpx.Client, routing: Routing) -> list[str]:
@@ -190,11 +198,12 @@ class TraefikRouter:
             return  # nothing serves the route; a later start will not load the file
         deadline = time.monotonic() + timeout
         path = f"/api/http/routers/{route}@file"
-        with httpx.Client(base_url=self._process.api_url, timeout=2.0) as client:
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(path).status_code == 404:
-                        return
-                if time.monotonic() >= deadline:
-                    raise TrafficError(f"Traefik still routes {route!r} after {timeout:.1f}s")
-                time.sleep(_POLL_INTERVAL)
+        for api_url in self._process.api_urls():
+            with httpx.Client(base_url=api_url, timeout=2.0) as client:
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(path).status_code == 404:
+                            break
+                    if time.monotonic() >= deadline:
+                        raise TrafficError(f"Traefik still routes {route!r} after {timeout:.1f}s")
+                    time.sleep(_POLL_INTERVAL)

@@ -1,0 +1,93 @@
+"""What the watchdog runs (a router program) and what it reports (its generations), as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ListenSpec:
+    """One socket handed to the router under `name` (its entrypoint / bind name).
+
+    `shared` sockets are the service ports: every generation listens on the same port
+    (SO_REUSEPORT). Others (API, metrics) get a fresh loopback port per generation.
+    """
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    shared: bool = True
+
+
+@dataclass(frozen=True)
+class RouterProgram:
+    """A router the watchdog keeps running: argv, environment, sockets and readiness."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    listen: tuple[ListenSpec, ...]
+    # Readiness probe run by the watchdog: {"kind": "traefik", ...} (see watchdog.READY_CHECKS).
+    ready: dict[str, Any]
+    # Files the watchdog rotates by size; the router is told to reopen them (SIGUSR1).
+    log_files: tuple[str, ...] = ()
+    max_log_bytes: int = 10 * 1024 * 1024
+    fingerprint: str = ""  # changes when a restart is needed (static config)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RouterProgram:
+        listen = tuple(ListenSpec(**item) for item in data["listen"])
+        return cls(
+            argv=tuple(data["argv"]),
+            env=dict(data["env"]),
+            listen=listen,
+            ready=dict(data["ready"]),
+            log_files=tuple(data.get("log_files", ())),
+            max_log_bytes=int(data.get("max_log_bytes", 10 * 1024 * 1024)),
+            fingerprint=str(data.get("fingerprint", "")),
+        )
+
+
+@dataclass
+class Generation:
+    """One router process and the private ports it got (name -> port)."""
+
+    pid: int
+    ports: dict[str, int]
+    started: float
+    ready: bool = False
+    fingerprint: str = ""
+    exit_status: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Generation:
+        return cls(
+            pid=int(data["pid"]),
+            ports={str(k): int(v) for k, v in data["ports"].items()},
+            started=float(data["started"]),
+            ready=bool(data.get("ready", False)),
+            fingerprint=str(data.get("fingerprint", "")),
+        )
+
+
+@dataclass
+class Report:
+    """What the watchdog writes after every change (state.json)."""
+
+    watchdog_pid: int
+    generations: list[Generation] = field(default_factory=list)  # kernel order: [0] serves
+    restarts: int = 0
+    last_exit: str = ""
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "watchdog_pid": self.watchdog_pid,
+            "generations": [asdict(g) for g in self.generations],
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "error": self.error,
+        }

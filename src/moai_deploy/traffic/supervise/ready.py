@@ -1,0 +1,50 @@
+"""Readiness probes the watchdog runs against a router generation (stdlib HTTP only).
+
+"Ready" means serving the configuration on disk, not merely up: for Traefik, every route
+file in the dynamic folder is a loaded, enabled router in its API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def _get(url: str, auth: list[str] | None, timeout: float) -> Any:
+    request = urllib.request.Request(url)  # noqa: S310 - loopback URL we built
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+        return json.loads(response.read())
+
+
+def _traefik_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
+    wanted = {f"{path.stem}@file" for path in Path(check["dynamic_dir"]).glob("*.yml")}
+    wanted |= set(check.get("routers", []))
+    url = f"http://127.0.0.1:{ports[check['api']]}/api/http/routers?per_page=1000"
+    routers = _get(url, check.get("auth"), timeout)
+    loaded = {r.get("name") for r in routers if r.get("status") == "enabled"}
+    return wanted <= loaded
+
+
+def _http_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
+    url = f"http://127.0.0.1:{ports[check['port']]}{check.get('path', '/')}"
+    request = urllib.request.Request(url)
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
+        return bool(200 <= response.status < 300)
+
+
+READY_CHECKS = {"traefik": _traefik_ready, "http": _http_ready}
+
+
+def is_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
+    """Whether the generation with `ports` passes `check` (False on any error)."""
+    probe = READY_CHECKS[check["kind"]]
+    try:
+        return probe(check, ports, timeout)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
