@@ -300,3 +300,32 @@ def test_unrepresentable_input_is_rejected_before_anything_runs(
         rt.start([base, base])
     assert not rt.daemon.is_running()
     assert list((root / "programs").glob("*.conf")) == []
+
+
+@pytest.mark.slow
+def test_instances_outliving_a_killed_supervisord_are_listed_running_and_stopped_by_pid(
+    runtime: SupervisorRuntime, root: Path, make_spec: Callable[..., InstanceSpec]
+) -> None:
+    specs = [make_spec("svc-prod-blue-0"), make_spec("svc-prod-blue-1")]
+    runtime.start(specs)
+    pids = [wait_state(runtime, s.name, InstanceState.RUNNING).pid or 0 for s in specs]
+    assert all(wait_for(lambda s=s: answers(s.url), 30.0) for s in specs)
+    daemon_pid = int((root / "supervisord.pid").read_text())
+    os.kill(daemon_pid, signal.SIGKILL)
+    assert wait_for(lambda: not pid_alive(daemon_pid))
+    # The instances keep serving; the runtime sees them by pid, not as "stopped".
+    assert all(answers(s.url) for s in specs)
+    listed = {s.name: (s.state, s.pid) for s in SupervisorRuntime(root).list()}
+    assert listed == {s.name: (InstanceState.RUNNING, p) for s, p in zip(specs, pids, strict=True)}
+    # A new start brings a new supervisord up; the orphans stay visible until stopped.
+    third = make_spec("svc-prod-green-0")
+    runtime.start([third])
+    wait_state(runtime, third.name, InstanceState.RUNNING)
+    assert {s.name for s in runtime.list() if s.state is InstanceState.RUNNING} == {
+        specs[0].name,
+        specs[1].name,
+        third.name,
+    }
+    runtime.stop([s.name for s in specs])
+    assert not any(pid_alive(pid) for pid in pids)
+    assert [s.name for s in runtime.list()] == [third.name]

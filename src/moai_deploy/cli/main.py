@@ -180,9 +180,18 @@ def status(
         statuses = [environment_status(project, name) for name in names]
         if as_json:
             print_json([s.to_dict() for s in statuses])
-            return
-        for item in statuses:
-            console.print(output.status_table(item))
+        else:
+            for item in statuses:
+                console.print(output.status_table(item))
+        down = [s.environment for s in statuses if s.router_down]
+        if down:
+            from moai_deploy.errors import ReleaseFailedError
+
+            raise ReleaseFailedError(
+                f"the router is down: {', '.join(down)} not served (exit 1)\n"
+                "    fix: the next deploy, rollback or retry starts it again; why it stopped: "
+                f"{project.layout.traefik / 'watchdog.log'}"
+            )
 
 
 @app.command()

@@ -163,6 +163,8 @@ def status_table(status: EnvironmentStatus) -> RenderableType:
     head += f"{live.version} (release #{live.id})" if live else "nothing"
     if status.weights:
         head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status.weights.items())
+    if status.router_down:
+        head += "  router: DOWN (not serving)"
     table = Table(title=head, title_justify="left")
     for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
         table.add_column(column)

@@ -8,6 +8,7 @@ from moai_deploy.errors import SpecError, SpecProblem
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.routing import preview_entrypoint
 from moai_deploy.spec.loader import spec_line
+from moai_deploy.traffic.traefik.process import TraefikProcess
 
 Loc = tuple[int | str, ...]
 
@@ -28,8 +29,11 @@ def busy_port_problems(project: Project, environments: Iterable[str]) -> list[Sp
     """One problem per port of `environments` that a program other than our router holds."""
     wanted = set(environments)
     wanted |= {preview_entrypoint(env) for env in wanted}
+    process = project.proxy.chosen.process
+    # Traefik's watchdog knows which ports are its own; HAProxy's are not checked yet.
+    busy = process.busy_ports() if isinstance(process, TraefikProcess) else {}
     problems = []
-    for entrypoint, port in project.traefik.busy_ports().items():
+    for entrypoint, port in busy.items():
         if entrypoint not in wanted:
             continue
         loc = _key_of(project, entrypoint)

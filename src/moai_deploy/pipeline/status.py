@@ -45,6 +45,11 @@ class EnvironmentStatus:
     stopped_at: str | None = None  # the unfinished release's last step, and its outcome
     paused: str | None = None  # why the unfinished release is paused
     continue_with: str | None = None  # the command that continues it
+    router: str = "idle"  # serving | down (a release is live but nothing routes) | idle
+
+    @property
+    def router_down(self) -> bool:
+        return self.router == "down"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class EnvironmentStatus:
             "stopped_at": self.stopped_at,
             "paused": self.paused,
             "continue_with": self.continue_with,
+            "router": self.router,
         }
 
 
@@ -76,16 +82,19 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     paused, continue_with = (
         _pause(project, unfinished[0], environment) if unfinished else (None, None)
     )
+    live = project.ledger.live_release(project.service, environment)
+    router = "serving" if project.router_running() else "down" if live or views else "idle"
     return EnvironmentStatus(
         environment=environment,
         url=f"http://{host}:{project.loaded.spec.port_of(environment)}",
-        live=project.ledger.live_release(project.service, environment),
+        live=live,
         unfinished=unfinished,
         instances=views,
         weights=routing.weights() if routing else {},
         stopped_at=_last_step(project, unfinished[0].id) if unfinished else None,
         paused=paused,
         continue_with=continue_with,
+        router=router,
     )
 
 

@@ -47,6 +47,15 @@ def _may_spawn(spec: dict[str, Any]) -> bool:
     return not log["gave_up"]
 
 
+def _record_pid(path: Path) -> None:
+    """Our pid and start time (exec keeps both): if supervisord dies, moai-deploy still
+    finds this instance, and a reused pid never passes for it."""
+    start = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f"{os.getpid()} {start}\n")
+    os.replace(tmp, path)
+
+
 def main(args: list[str]) -> int:
     """Exec args[1:] with the environment from the spec file args[0]; returns only on failure."""
     spec = json.loads(Path(args[0]).read_text())
@@ -57,6 +66,7 @@ def main(args: list[str]) -> int:
             f"{spec['restart_window']}s; not restarting it again\n"
         )
         return EXIT_GAVE_UP
+    _record_pid(Path(spec["spawn_log"]).with_suffix(".pid"))
     try:
         os.execvpe(argv[0], argv, spec["env"])  # noqa: S606  # nosec B606 - argv list, no shell
     except OSError as err:

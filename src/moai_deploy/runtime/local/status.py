@@ -21,6 +21,7 @@ _STATES = {
     "FATAL": InstanceState.CRASHED,
 }
 STOPPED_STATES = frozenset({"STOPPED", "EXITED", "FATAL"})
+ORPHAN_DETAIL = "outlived its supervisord; the next start or stop takes it over (by pid)"
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,24 @@ class InstanceFiles:
         _write_private(self.spec, json.dumps(spec_data))
         _write_private(self.conf, conf_text)
 
+    @property
+    def pid_file(self) -> Path:  # "pid starttime", written by launch.py before it execs
+        return self.programs / f"{self.name}.pid"
+
     def remove(self) -> None:
-        for path in (self.conf, self.spec, self.spawn_log):
+        for path in (self.conf, self.spec, self.spawn_log, self.pid_file):
             path.unlink(missing_ok=True)
+
+    def live_pid(self) -> int | None:
+        """The pid launch.py last recorded, if that very process still runs (not a zombie,
+        not a reused pid): an instance that outlived its supervisord."""
+        try:
+            pid_text, start = self.pid_file.read_text().split()
+            pid = int(pid_text)
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            return None
+        return pid if stat[0] != "Z" and stat[19] == start else None
 
     def metadata(self) -> dict[str, Any]:
         """The non-secret metadata of the instance ({} if the spec file is unreadable)."""
@@ -123,7 +139,10 @@ def to_status(
 ) -> InstanceStatus:
     """An InstanceStatus from supervisord's process info (None: not there, `absent` says why)."""
     meta = files.metadata()
-    if info is None:
+    orphan = files.live_pid() if info is None or info.get("statename") in STOPPED_STATES else None
+    if orphan is not None:  # supervisord died (or restarted) and this process outlived it
+        state, pid, detail = InstanceState.RUNNING, orphan, ORPHAN_DETAIL
+    elif info is None:
         state, pid, detail = InstanceState.STOPPED, None, absent
     else:
         spawns, gave_up = files.spawns()

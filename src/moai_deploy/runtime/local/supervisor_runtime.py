@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import time
 import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
@@ -15,7 +18,12 @@ import moai_deploy.runtime.local.launch as launch_module
 from moai_deploy.errors import BadInputError
 from moai_deploy.runtime.base import InstanceStatus
 from moai_deploy.runtime.local.conf import program_conf
-from moai_deploy.runtime.local.daemon import SupervisorDaemon, SupervisorError, wait_until
+from moai_deploy.runtime.local.daemon import (
+    SupervisorDaemon,
+    SupervisorError,
+    pid_alive,
+    wait_until,
+)
 from moai_deploy.runtime.local.process import InstanceSpec
 from moai_deploy.runtime.local.status import STOPPED_STATES, InstanceFiles, spec_data, to_status
 
@@ -91,11 +99,30 @@ class SupervisorRuntime:
             targets = [name for name in wanted if name in loaded]
             if targets:
                 self._stop_and_remove(rpc, targets)
+        self._stop_orphans(wanted)
         removed = [name for name in wanted if self._files(name).conf.exists()]
         for name in removed:
             self._files(name).remove()
         if removed and self.daemon.is_running():
             _call(self.daemon.rpc().supervisor.reloadConfig)
+
+    def _stop_orphans(self, names: list[str]) -> None:
+        """Instances whose supervisord died still run: stop their process groups by pid
+        (TERM, KILL after stop_timeout), concurrently, and wait until they are gone."""
+        orphans = {name: pid for name in names if (pid := self._files(name).live_pid())}
+        if not orphans:
+            return
+        timeout = max(
+            float(self._files(name).metadata().get("stop_timeout", 10.0)) for name in orphans
+        )
+        for pid in orphans.values():
+            _signal_group(pid, signal.SIGTERM)
+        if not wait_until(lambda: not any(map(pid_alive, orphans.values())), timeout):
+            for pid in orphans.values():
+                _signal_group(pid, signal.SIGKILL)
+        if not wait_until(lambda: not any(map(pid_alive, orphans.values())), STOP_MARGIN):
+            alive = sorted(pid for pid in orphans.values() if pid_alive(pid))
+            raise SupervisorError(f"instances with pids {alive} survived SIGKILL")
 
     def _stop_and_remove(self, rpc: Any, targets: list[str]) -> None:
         timeouts = [
@@ -163,6 +190,14 @@ class SupervisorRuntime:
             if _call(self.daemon.rpc().supervisor.getAllProcessInfo):
                 return
             self.daemon.shutdown()
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    # supervisord made each instance a process group leader (setpgrp): its children too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
 
 
 def _call(method: Any, *args: Any) -> Any:

@@ -1,0 +1,122 @@
+"""Router faults under real load (8 keep-alive clients): Traefik killed, the whole router
+killed, an environment added, a port clash. Figures are printed (run with -s)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from moai_deploy.cli.main import run
+from moai_deploy.errors import SpecError
+from moai_deploy.observe.load import start_load_in_background
+from moai_deploy.pipeline import operations
+from moai_deploy.pipeline.project import Project
+from moai_deploy.runtime.base import free_port
+from moai_deploy.runtime.local.daemon import pid_alive, wait_until
+
+from .conftest import ENV, add_environment, reopen
+from .load import figures
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 8
+
+
+def _url(project: Project, environment: str = ENV) -> str:
+    return f"http://127.0.0.1:{project.loaded.spec.port_of(environment)}/"
+
+
+def _state(project: Project) -> dict[str, object]:
+    data: dict[str, object] = json.loads((project.layout.traefik / "state.json").read_text())
+    return data
+
+
+def _generations(project: Project) -> list[dict[str, object]]:
+    gens = _state(project)["generations"]
+    assert isinstance(gens, list)
+    return gens
+
+
+def _both_ready(project: Project) -> bool:
+    return sum(bool(g["ready"]) for g in _generations(project)) == 2
+
+
+def _status_exit(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.chdir(project_dir)
+    monkeypatch.setattr("sys.argv", ["moai-deploy", "status", ENV])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    return exited.value.code if isinstance(exited.value.code, int) else 0
+
+
+def test_traefik_sigkill_is_served_again_at_once_without_404s_and_status_sees_a_dead_router(
+    project: Project, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operations.deploy(project, ENV, "v1")
+    assert wait_until(lambda: _both_ready(project), 30)
+    serving = int(str(_generations(project)[0]["pid"]))
+    load = start_load_in_background(_url(project), duration=8, concurrency=CLIENTS)
+    time.sleep(2.0)
+    fault_at = load.elapsed()
+    os.kill(serving, signal.SIGKILL)
+    report = load.result(timeout=60)
+    kill = figures(report, fault_at)
+    print("\n" + kill.describe("Traefik SIGKILL"))
+    assert kill.not_found_after == 0
+    assert kill.served_again_after < 2.0
+    assert kill.failed <= CLIENTS  # at most the requests in flight on the killed process
+    assert project.proxy.chosen.process.restarts()  # type: ignore[attr-defined] == 1
+    assert _status_exit(project_dir, monkeypatch) == 0
+
+    # The whole router killed (watchdog and both Traefiks): status says so, exit non-zero.
+    state = _state(project)
+    pids = [int(str(state["watchdog_pid"]))] + [int(str(g["pid"])) for g in _generations(project)]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), 10)
+    assert _status_exit(project_dir, monkeypatch) == 1
+    operations.deploy(project, ENV, "v1b")  # the next rollout command brings it back
+    assert _status_exit(project_dir, monkeypatch) == 0
+
+
+def test_adding_an_environment_and_a_port_clash_never_fail_the_other_environment(
+    project_dir: Path,
+) -> None:
+    project = reopen(project_dir)
+    try:
+        operations.deploy(project, ENV, "v1")
+    finally:
+        project.close()
+    add_environment(project_dir, "extra", port=free_port(), replicas=1)
+    with socket.socket() as held:  # another program holds the clashing environment's port
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        load = start_load_in_background(_url(reopen(project_dir)), duration=60, concurrency=CLIENTS)
+        try:
+            grown = reopen(project_dir)
+            try:
+                operations.deploy(grown, "extra", "v1")  # new entrypoint: a router handover
+            finally:
+                grown.close()
+            add_environment(project_dir, "clash", port=held.getsockname()[1], replicas=1)
+            clashing = reopen(project_dir)
+            try:
+                with pytest.raises(SpecError) as refused:
+                    operations.deploy(clashing, "clash", "v1")
+            finally:
+                clashing.close()
+            time.sleep(1.0)
+        finally:
+            load.stop()
+            report = load.result(timeout=60)
+    problem = refused.value.problems[0]
+    assert problem.key == "environments.clash.port" and problem.line is not None
+    assert "already in use" in problem.message and refused.value.exit_code == 2
+    print(f"\nadd an environment, then a port clash: {report.failed} of {report.total} failed")
+    assert report.total > 100 and report.failed == 0
