@@ -207,7 +207,8 @@ def test_p95_latency_per_version_from_real_histograms(
     # every canary request took 0.8 s: all fall into Traefik's (0.5, 1] bucket, and PromQL's
     # interpolation puts the 95th percentile at 0.5 + 0.95 * 0.5
     assert slow.value == pytest.approx(0.975, abs=0.01)
-    assert fast.value is not None and fast.value < 0.025
+    # An outcome, not a tight timing: a loaded machine adds tens of ms to fast requests.
+    assert fast.value is not None and fast.value < 0.25
     assert slow.samples >= 2 and fast.samples >= 2
 
 

@@ -12,9 +12,10 @@ heavy modules.
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -305,6 +306,26 @@ def run() -> None:
     try:
         app()
     except MoaiError as exc:
-        err_console.print("[red]error:[/]", end=" ")
-        err_console.print(str(exc), highlight=False, markup=False)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
+    except OSError as exc:  # the machine, not the input: a full disk, a read-only folder
+        _fail(_os_error_text(exc), 1)
+
+
+_OS_FIXES = {
+    errno.ENOSPC: "free space on that filesystem; the next command reconciles the ledger",
+    errno.EROFS: "make the state folder writable (read-only commands work as is)",
+    errno.EACCES: "check the owner and permissions of that path",
+    errno.EDQUOT: "free space within your disk quota",
+}
+
+
+def _os_error_text(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    fix = _OS_FIXES.get(exc.errno or 0, "check that path and retry")
+    return f"{exc.strerror or exc}{where}\n    fix: {fix}"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err_console.print("[red]error:[/]", end=" ")
+    err_console.print(message, highlight=False, markup=False)
+    sys.exit(code)

@@ -40,9 +40,27 @@ def create_ledger_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
-        _private_sqlite_files(Path(url.database).expanduser())
+        database = Path(url.database).expanduser()
+        if database.is_file() and not os.access(database.parent, os.W_OK):
+            return _read_only_engine(database)
+        _private_sqlite_files(database)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _read_only_engine(database: Path) -> Engine:
+    """A read-only state folder (e.g. a read-only mount): status and history still read the
+    ledger, as an immutable file (no WAL, no shm, no locks); writes fail with a message."""
+
+    def connect() -> sqlite3.Connection:
+        uri = f"file:{database}?mode=ro&immutable=1"
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        connection.isolation_level = None
+        return connection
+
+    engine = create_engine(f"sqlite:///{database}", creator=connect)  # URL: for messages
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 

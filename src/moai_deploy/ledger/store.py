@@ -13,7 +13,8 @@ from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from moai_deploy.errors import MoaiError
-from moai_deploy.ledger._engine import WRITE_OPTION, create_ledger_engine, migrate, normalize_url
+from moai_deploy.ledger._engine import WRITE_OPTION
+from moai_deploy.ledger._errors import open_engine, translated
 from moai_deploy.ledger.models import (
     AuditEvent,
     Release,
@@ -62,12 +63,7 @@ class Ledger:
     @classmethod
     def open(cls, url: str) -> Ledger:
         """Connect (creating the SQLite folder if needed) and migrate to the latest schema."""
-        engine = create_ledger_engine(normalize_url(url))
-        try:
-            migrate(engine)
-        except BaseException:
-            engine.dispose()
-            raise
+        engine = open_engine(url)
         return cls(engine)
 
     def close(self) -> None:
@@ -88,14 +84,16 @@ class Ledger:
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """One write transaction (BEGIN IMMEDIATE on SQLite); for ledger extension modules."""
-        with self._sessions() as session, session.begin():
+        url = self._engine.url
+        with translated(url, writing=True), self._sessions() as session, session.begin():
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """One read transaction; for ledger extension modules."""
-        with self._sessions() as session, session.begin():
+        url = self._engine.url
+        with translated(url, writing=False), self._sessions() as session, session.begin():
             yield session
 
     _write = write_session
