@@ -318,3 +318,34 @@ def test_a_killed_traefik_is_replaced_by_its_warm_standby_with_the_routes_loaded
     # A new standby is started and warms up; it gets no traffic until it is the oldest.
     assert wait_until(lambda: len(_generations(traefik.root)) == 2, 30)
     router.verify(routing)
+
+
+def test_the_access_log_is_rotated_by_size_and_reopened(
+    tmp_path: Path, backends: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import moai_deploy.traffic.traefik.process as process_module
+
+    monkeypatch.setattr(process_module, "MAX_LOG_BYTES", 4096)
+    process = TraefikProcess(tmp_path / "traefik", {"production": free_port()})
+    router = TraefikRouter(process)
+    a, b = backends
+    try:
+        process.ensure_running()
+        routing = weights(a, 100, b, 0)
+        router.set_weights(routing)
+        router.verify(routing)
+        rotated = process.access_log.with_name("access.log.1")
+        with httpx.Client(base_url=process.entrypoint_url("production")) as client:
+            for _ in range(40):  # ~0.5 KB of JSON per request
+                assert client.get("/").status_code == 200
+            assert wait_until(rotated.exists, 15.0)
+            for _ in range(5):
+                client.get("/")
+        # Traefik reopened its log (SIGUSR1): new lines land in a new, private file.
+        assert wait_until(
+            lambda: process.access_log.exists() and process.access_log.stat().st_size > 0, 15.0
+        )
+        assert (process.access_log.stat().st_mode & 0o077) == 0
+        assert rotated.stat().st_size >= 4096
+    finally:
+        process.stop()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from moai_deploy.build.snapshot import prune_snapshots
 from moai_deploy.pipeline.project import Project
+from moai_deploy.render.artifacts import prune_release_artifacts
 from moai_deploy.runtime.base import Artifact
 
 
@@ -15,6 +16,7 @@ def prune_releases(project: Project) -> None:
     keep = project.loaded.spec.releases.keep
     protected: set[Path] = set()
     artifacts: list[Artifact] = []
+    kept: set[int] = set()  # releases whose rendered artifacts stay
     for environment in project.loaded.spec.environments:
         live = project.ledger.live_release(project.service, environment)
         running = project.ledger.in_progress(project.service, environment)
@@ -23,8 +25,10 @@ def prune_releases(project: Project) -> None:
             if release is not None and release.artifact:
                 protected.add(Path(release.artifact).resolve())
         for release in [live, *running, *newest]:
+            kept |= {release.id} if release is not None else set()
             found = Artifact.recorded(release.meta) if release is not None else None
             artifacts += [found] if found is not None else []
     prune_snapshots(project.layout.releases, keep, protected)
+    prune_release_artifacts(project.layout.root, kept)
     for runtime in project.runtimes():
         runtime.prune(project.service, artifacts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,19 @@ MANIFEST = "manifest.json"
 def release_dir(state_root: Path, release_id: int) -> Path:
     """Where the artifacts of one release live."""
     return state_root / ARTIFACTS_DIR / str(release_id)
+
+
+def prune_release_artifacts(state_root: Path, kept: set[int]) -> list[int]:
+    """Remove the stored artifacts of every release not in `kept`; the ids removed."""
+    root = state_root / ARTIFACTS_DIR
+    if not root.is_dir():
+        return []
+    removed = []
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit() and int(folder.name) not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(int(folder.name))
+    return sorted(removed)
 
 
 def _safe(relative: str) -> Path:
