@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,9 +49,13 @@ def write_environment_targets(
     return len(entries)
 
 
-def write_traefik_target(targets_dir: Path, service: str, metrics_url: str | None) -> None:
-    """Traefik's own metrics endpoint (none while Traefik is not running)."""
+def write_traefik_target(
+    targets_dir: Path, service: str, metrics_url: str | Sequence[str] | None
+) -> None:
+    """Traefik's own metrics endpoints, one router per environment (none while none runs)."""
+    urls = [metrics_url] if isinstance(metrics_url, str) else list(metrics_url or [])
     entries = []
-    if metrics_url:
-        entries.append({"targets": [urlsplit(metrics_url).netloc], "labels": {"service": service}})
+    if urls:
+        netlocs = [urlsplit(url).netloc for url in urls]
+        entries.append({"targets": netlocs, "labels": {"service": service}})
     write_private(targets_dir / "traefik.json", json.dumps(entries, indent=2))

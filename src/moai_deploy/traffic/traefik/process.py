@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from moai_deploy.paths import exclusive_lock, private_file
+from moai_deploy.runtime.base import free_port
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
 from moai_deploy.traffic.supervise.program import Generation
@@ -82,7 +83,9 @@ class TraefikProcess:
 
     @property
     def metrics_url(self) -> str:
-        """URL of the serving Traefik's Prometheus metrics; TrafficError if none."""
+        """URL of the serving Traefik's Prometheus metrics; TrafficError if none. The port
+        stays the same across restarts (steered like the service ports), so a Prometheus
+        scraping it follows a failover."""
         return f"http://127.0.0.1:{self._serving().ports[METRICS_ENTRYPOINT]}/metrics"
 
     def api_urls(self) -> list[str]:
@@ -155,7 +158,11 @@ class TraefikProcess:
         for path in (self.access_log, self.log_file):
             private_file(path)  # an earlier version's files may be 0644
         listen = [ListenSpec(name, self.host, port) for name, port in self.entrypoints.items()]
-        listen += [ListenSpec(n, shared=False) for n in (API_ENTRYPOINT, METRICS_ENTRYPOINT)]
+        # API: a private port per generation (each is verified); metrics: one stable port.
+        listen += [
+            ListenSpec(API_ENTRYPOINT, shared=False),
+            ListenSpec(METRICS_ENTRYPOINT, port=self._metrics_port()),
+        ]
         return RouterProgram(
             argv=(str(find_traefik_binary()), f"--configFile={self.static_file}"),
             env={},
@@ -165,6 +172,19 @@ class TraefikProcess:
             max_log_bytes=MAX_LOG_BYTES,
             fingerprint=config_hash(text)[:16],
         )
+
+    def _metrics_port(self) -> int:
+        """The router's metrics port: chosen once, kept in `metrics.port` while it is free."""
+        path = self.root / "metrics.port"
+        try:
+            port = int(path.read_text())
+        except (OSError, ValueError):
+            port = 0
+        if port and (port in self._own_ports() or not port_in_use("127.0.0.1", port)):
+            return port
+        port = free_port("127.0.0.1")
+        private_file(path).write_text(f"{port}\n")
+        return port
 
     def _serving(self) -> Generation:
         state = self.supervisor.state()
