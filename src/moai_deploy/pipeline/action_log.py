@@ -64,12 +64,15 @@ class ActionLog:
         data: dict[str, Any] = {**self.context, **fields, "event": event}
         stamped = dict(self._stamp(None, "info", data))
         line = str(self._render(None, "info", self._mask(None, "info", stamped)))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
-            self.path.replace(self.path.with_name(self.path.name + ".1"))
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(f"{line}\n")
+        # Best effort: a full disk or read-only folder must not break the rollout it logs
+        # (the undo path logs too, and has to run to the end).
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
+                self.path.replace(self.path.with_name(self.path.name + ".1"))
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(f"{line}\n")
 
 
 class LoggingReporter:

@@ -11,6 +11,7 @@ from moai_deploy.build.snapshot import create_snapshot, inspect_source
 from moai_deploy.errors import BadInputError, LockedError, MoaiError
 from moai_deploy.gates.model import GateRun
 from moai_deploy.gates.release import record_gate_run
+from moai_deploy.ledger._errors import LedgerWriteError
 from moai_deploy.ledger.locks import LockRequest
 from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.ledger.records import ReleaseRecord
@@ -27,6 +28,7 @@ from moai_deploy.pipeline.preflight import (
 )
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.prune import prune_releases
+from moai_deploy.pipeline.reconcile import mark_unrecorded, reconcile
 from moai_deploy.rollout import release as rollout_release
 from moai_deploy.rollout.context import ReleaseRequest
 from moai_deploy.rollout.engine import RolloutEngine
@@ -57,9 +59,14 @@ def validate_version(version: str, option: str = "--version") -> str:
 
 @contextmanager
 def locked(
-    project: Project, environment: str, request: LockRequest, options: DeployOptions
+    project: Project,
+    environment: str,
+    request: LockRequest,
+    options: DeployOptions,
+    reporter: Reporter | None = None,
 ) -> Iterator[None]:
     """Hold the environment's lock; a dead holder's lock is taken over only to resume."""
+    reconcile(project, environment, reporter or NullReporter())
     lock = RolloutLock(project.ledger, project.service, environment)
     with lock.hold(request, wait=options.lock_wait, take_over_dead=options.resume) as dead:
         if dead is not None:
@@ -93,7 +100,8 @@ def deploy(
         )
     if source.dirty:
         reporter.event("warning", message="uncommitted changes are not part of the release")
-    with locked(project, environment, LockRequest(actor(), "deploy", version), options):
+    request_lock = LockRequest(actor(), "deploy", version)
+    with locked(project, environment, request_lock, options, reporter):
         _refuse_unfinished(project, environment)
         gates = required_gates(project, environment, options.force_reason, reporter)
         snapshot = create_snapshot(
@@ -178,6 +186,9 @@ def _run(project: Project, environment: str, engine: RolloutEngine, action: str)
     version = engine.request.version
     try:
         release = engine.run()
+    except LedgerWriteError:  # undone, but not recorded: the next command records it
+        mark_unrecorded(project, environment, engine.release.id)
+        raise
     except MoaiError as exc:
         audit(project, environment, action, "failed", version=version, error=str(exc))
         raise

@@ -119,6 +119,21 @@ class TraefikProcess:
             if port not in own and port_in_use(self.host, port)
         }
 
+    def make_room(self) -> bool:
+        """On a full disk: drop the rotated logs and empty the access log (Traefik appends,
+        so it just goes on writing); whether anything was freed."""
+        freed = False
+        for path in (self.access_log, self.log_file):
+            backup = path.with_name(path.name + ".1")
+            with contextlib.suppress(OSError):
+                freed |= backup.stat().st_size > 0
+                backup.unlink()
+        with contextlib.suppress(OSError):
+            if self.access_log.stat().st_size > 0:
+                os.truncate(self.access_log, 0)
+                freed = True
+        return freed
+
     def ensure_running(self) -> None:
         """Start (or hand over to a new configuration) and wait until the routes are served."""
         with self._locked():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -121,7 +122,13 @@ class TraefikRouter:
         """Replace the route's routing with `routing`, atomically."""
         text = render(build_dynamic_config(routing))
         self._process.dynamic_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self._file(routing.route), text)
+        try:
+            _atomic_write(self._file(routing.route), text)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or not self._process.make_room():
+                raise
+            # A full disk must not keep traffic on a bad version: our logs made the room.
+            _atomic_write(self._file(routing.route), text)
 
     def verify(self, routing: Routing, timeout: float = 10.0) -> None:
         """Return once Traefik serves exactly `routing`; raise TrafficError after timeout."""
