@@ -52,9 +52,8 @@ def validate_version(version: str, option: str = "--version") -> str:
     try:
         return check_version(version)
     except ValueError as exc:
-        raise BadInputError(
-            f"{option}: {exc}\n    fix: pass a label like `{option} 1.4.2` or `{option} v2-rc.1`"
-        ) from None
+        fix = f"pass a label like `{option} 1.4.2` or `{option} v2-rc.1`"
+        raise BadInputError(f"{option}: {exc}\n    fix: {fix}") from None
 
 
 @contextmanager
@@ -100,8 +99,7 @@ def deploy(
         )
     if source.dirty:
         reporter.event("warning", message="uncommitted changes are not part of the release")
-    request_lock = LockRequest(actor(), "deploy", version)
-    with locked(project, environment, request_lock, options, reporter):
+    with locked(project, environment, LockRequest(actor(), "deploy", version), options, reporter):
         _refuse_unfinished(project, environment)
         gates = required_gates(project, environment, options.force_reason, reporter)
         snapshot = create_snapshot(
