@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from moai_deploy.errors import MoaiError
 from moai_deploy.ledger import locks
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
-from moai_deploy.pipeline.reconcile import mark_unrecorded
+from moai_deploy.pipeline.reconcile import mark_unrecorded, reconcile
 from moai_deploy.rollout.reporter import RecordingReporter
 
 SPEC = "service: {name: hello, command: python -m app}\nenvironments: {production: {}}\n"
@@ -45,16 +46,11 @@ def test_the_next_command_records_the_failure_and_releases_the_dead_lock(
         project.ledger.transition(release.id, "in_progress")
         url = f"sqlite:///{project.layout.ledger_db}"
         subprocess.run([sys.executable, "-c", _DEAD_DEPLOYER, url], check=True)
-        mark_unrecorded(project, "production", release.id)
+        mark_unrecorded(project, "production", release.id, MoaiError("disk full"))
         recorder = RecordingReporter()
-        # `down` has nothing to stop, but it takes the lock: it reconciles first.
-        with operations.locked(
-            project,
-            "production",
-            locks.LockRequest("bob", "down"),
-            operations.DeployOptions(),
-            recorder,
-        ):
+        reconcile(project, "production", recorder)  # what the next deploy does first
+        request = locks.LockRequest("bob", "down")
+        with operations.locked(project, "production", request, operations.DeployOptions()):
             held = locks.current(project.ledger, "hello", "production")
             assert held is not None and held.holder == "bob"
         assert project.ledger.get_release(release.id).status == "failed"

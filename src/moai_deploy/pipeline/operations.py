@@ -58,14 +58,9 @@ def validate_version(version: str, option: str = "--version") -> str:
 
 @contextmanager
 def locked(
-    project: Project,
-    environment: str,
-    request: LockRequest,
-    options: DeployOptions,
-    reporter: Reporter | None = None,
+    project: Project, environment: str, request: LockRequest, options: DeployOptions
 ) -> Iterator[None]:
     """Hold the environment's lock; a dead holder's lock is taken over only to resume."""
-    reconcile(project, environment, reporter or NullReporter())
     lock = RolloutLock(project.ledger, project.service, environment)
     with lock.hold(request, wait=options.lock_wait, take_over_dead=options.resume) as dead:
         if dead is not None:
@@ -99,7 +94,8 @@ def deploy(
         )
     if source.dirty:
         reporter.event("warning", message="uncommitted changes are not part of the release")
-    with locked(project, environment, LockRequest(actor(), "deploy", version), options, reporter):
+    reconcile(project, environment, reporter)  # a release whose end could not be recorded
+    with locked(project, environment, LockRequest(actor(), "deploy", version), options):
         _refuse_unfinished(project, environment)
         gates = required_gates(project, environment, options.force_reason, reporter)
         snapshot = create_snapshot(
@@ -184,9 +180,8 @@ def _run(project: Project, environment: str, engine: RolloutEngine, action: str)
     version = engine.request.version
     try:
         release = engine.run()
-    except LedgerWriteError:  # undone, but not recorded: the next command records it
-        mark_unrecorded(project, environment, engine.release.id)
-        raise
+    except LedgerWriteError as exc:  # undone, but not recorded: the next deploy records it
+        raise mark_unrecorded(project, environment, engine.release.id, exc) from None
     except MoaiError as exc:
         audit(project, environment, action, "failed", version=version, error=str(exc))
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from moai_deploy.errors import MoaiError
 from moai_deploy.ledger import locks
 from moai_deploy.paths import PRIVATE_FILE_MODE
 from moai_deploy.pipeline.preflight import audit
@@ -24,12 +25,16 @@ _MESSAGE = (
 )
 
 
-def mark_unrecorded(project: Project, environment: str, release_id: int) -> None:
-    """Best effort: remember that `release_id` ended but its end is not in the ledger."""
+def mark_unrecorded(
+    project: Project, environment: str, release_id: int, error: MoaiError
+) -> MoaiError:
+    """Best effort: remember that `release_id` ended but its end is not in the ledger;
+    returns `error` (to raise)."""
     with contextlib.suppress(OSError):
         project.layout.locks.mkdir(parents=True, exist_ok=True)
         name = project.layout.locks / f"{_PREFIX}{environment}-{release_id}"
         os.close(os.open(name, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    return error
 
 
 def reconcile(project: Project, environment: str, reporter: Reporter) -> list[int]:
