@@ -8,7 +8,16 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from ..e2e.conftest import ENV, edit_spec, make_v2, project, project_dir, reopen, router
+from ..e2e.conftest import (
+    ENV,
+    edit_spec,
+    make_v2,
+    project,
+    project_dir,
+    reopen,
+    router,
+    runtime,
+)
 
 __all__ = [
     "ENV",
@@ -19,6 +28,7 @@ __all__ = [
     "project_dir",
     "reopen",
     "router",
+    "runtime",
 ]
 
 
