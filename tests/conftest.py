@@ -25,6 +25,10 @@ from .leaks import kill, wait_for_no_leaks
 
 LEAK_GRACE_SECONDS = 10.0
 
+# Fixture projects carry their own test suites (gates run them in the project's own
+# environment); they are data here, not tests of moai-deploy.
+collect_ignore_glob = ["fixtures/*"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_leaked_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
