@@ -165,8 +165,11 @@ def _canary(url: str) -> dict[str, Any]:
     metric = {
         "name": "promql-success-rate",
         "interval": "3s",
-        "initial_delay": "3s",  # the new instances' first scrapes
-        "count": 2,
+        # The new instances' first scrapes: rate() needs two samples of the canary in its
+        # window, which a loaded machine can delay; one inconclusive (NaN) measurement
+        # among three must not turn a healthy canary into a pause.
+        "initial_delay": "5s",
+        "count": 3,
         "inconclusive_limit": 2,
         "success_condition": "result >= 0.95",
         "failure_condition": "result < 0.9",
@@ -224,4 +227,4 @@ def test_promql_conditions_promote_a_healthy_canary(stack: tuple[Path, str]) -> 
     assert not isinstance(result, Exception), result
     assert result.status == "succeeded"
     measured = [m for m in _promql(recorder) if m["phase"] == "successful"]
-    assert len(measured) == 2 and all(m["value"] >= 0.95 for m in measured)
+    assert len(measured) >= 2 and all(m["value"] >= 0.95 for m in measured)
