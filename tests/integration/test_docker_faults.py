@@ -98,7 +98,9 @@ def test_port_taken_is_bad_input_with_the_fix(project: Path) -> None:
         holder.listen()
         done = _cli(project, "deploy", ENV, "--version", "v1")
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"{port}" in done.stderr and "in use by another process" in done.stderr
+    # Found by the spec's busy-port check before anything starts: file:line and the key.
+    assert f"{port}" in done.stderr and "in use by another program" in done.stderr
+    assert f"environments.{ENV}.port" in done.stderr and "moai-deploy.yaml:" in done.stderr
     assert "fix:" in done.stderr and "Traceback" not in done.stderr
     _nothing_half_done(project)
 
