@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +29,7 @@ __all__ = [
     "SpecOption",
     "console",
     "err_console",
+    "on_server",
     "open_project",
     "parse_lock_wait",
     "print_json",
@@ -39,6 +41,55 @@ SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.",
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 EnvArgument = Annotated[str, typer.Argument(help="Environment name from the spec.")]
 DEFAULT_SPEC = Path(SPEC_FILE_NAME)
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="With --server: block until the release is finished, not just live."
+    ),
+]
+
+
+@dataclass
+class RemoteSettings:
+    """The global `--server`, `--token`, `--token-file` (set by the CLI's callback)."""
+
+    url: str | None = None
+    token: str | None = None
+    token_file: Path | None = None
+
+
+REMOTE = RemoteSettings()
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="MOAI_DEPLOY_SERVER",
+        help="Run the command on this moai-deploy server (http://HOST:PORT) instead of here.",
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="MOAI_DEPLOY_TOKEN",
+        show_envvar=True,
+        help="API token for --server (prefer the env var or --token-file: argv is visible).",
+    ),
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        envvar="MOAI_DEPLOY_TOKEN_FILE",
+        dir_okay=False,
+        help="File holding the API token, mode 0600 (default ~/.config/moai-deploy/token).",
+    ),
+]
+
+
+def on_server() -> bool:
+    """Whether the command goes to a server (--server or MOAI_DEPLOY_SERVER)."""
+    return REMOTE.url is not None
 
 
 @contextmanager

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from moai_deploy.cli.common import DEFAULT_SPEC, EnvArgument, JsonOption, SpecOption, open_project
+from moai_deploy.cli.common import (
+    DEFAULT_SPEC,
+    EnvArgument,
+    JsonOption,
+    SpecOption,
+    on_server,
+    open_project,
+)
 from moai_deploy.cli.output import console, print_json
 
 token_app = typer.Typer(
@@ -45,7 +52,12 @@ def ship(
     """Run the spec's pipeline: each stage deploys its environment and runs its tests.
 
     A failure stops the pipeline and rolls that stage back (exit 1); later stages never run.
+    With --server, the server runs it (this command follows it until it is done).
     """
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.ship(version, as_json)
     from moai_deploy.cli.common import reporter_for
     from moai_deploy.pipeline.ship import ship as run_ship
 
@@ -64,6 +76,10 @@ def approve(
     as_json: JsonOption = False,
 ) -> None:
     """Approve the release waiting in ENVIRONMENT (not one you deployed yourself)."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.approve(environment, comment, as_json)
     from moai_deploy.pipeline.approvals import approve as approve_release
 
     with open_project(spec) as project:
@@ -84,6 +100,10 @@ def reject(
     as_json: JsonOption = False,
 ) -> None:
     """Reject the release waiting in ENVIRONMENT: it is aborted, stable keeps the traffic."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.control(environment, "reject", {"reason": reason}, as_json)
     from moai_deploy.pipeline.approvals import reject as reject_release
 
     with open_project(spec) as project:

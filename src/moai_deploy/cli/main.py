@@ -23,11 +23,17 @@ from moai_deploy import __version__
 from moai_deploy.cli import control, doctor, gates, logs, monitor, ops, render, sbom, trace
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
+    REMOTE,
     EnvArgument,
     JsonOption,
+    ServerOption,
     SpecOption,
+    TokenFileOption,
+    TokenOption,
+    WaitOption,
     console,
     err_console,
+    on_server,
     open_project,
     parse_lock_wait,
     print_json,
@@ -112,14 +118,22 @@ def deploy(
     ] = None,
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Release the current commit to ENVIRONMENT with its strategy (zero downtime).
 
     The gates ENVIRONMENT requires run first (from cache when nothing changed); a failing
     one refuses the deploy (exit 1) unless `--force --reason TEXT`, which the audit log records.
+    With --server, it returns once the release is live (or waits at a pause or approval);
+    the server carries out the rest. --wait blocks until the release is finished.
     """
     if force != (reason is not None):
         raise typer.BadParameter("--force and --reason TEXT go together", param_hint="--force")
+    if on_server():
+        from moai_deploy.cli import remote_commands as remote
+
+        how = remote.How(parse_lock_wait(lock_wait), wait, as_json)
+        return remote.deploy(environment, version, resume, reason, how)
     from moai_deploy.pipeline import operations
 
     with open_project(spec) as project:
@@ -141,8 +155,15 @@ def rollback(
     lock_wait: LockWaitOption = "0",
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Switch ENVIRONMENT back to the previous (or --to) succeeded release."""
+    if on_server():
+        from moai_deploy.cli import remote_commands as remote
+
+        return remote.rollback(
+            environment, to, remote.How(parse_lock_wait(lock_wait), wait, as_json)
+        )
     from moai_deploy.pipeline import operations
 
     with open_project(spec) as project:
@@ -171,6 +192,10 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """What runs where: live release, instances (pid, port, version, ready), weights."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.status(environment, as_json)
     from moai_deploy.cli import output
     from moai_deploy.pipeline.status import environment_status
 
@@ -205,6 +230,10 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """Releases, newest first."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.history(environment, limit, as_json)
     from moai_deploy.cli import output
 
     with open_project(spec) as project:
@@ -283,8 +312,12 @@ def _main(
             "--version", callback=_version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
 ) -> None:
     """moai-deploy: one spec, gated progressive releases, a ledger of everything."""
+    REMOTE.url, REMOTE.token, REMOTE.token_file = server or None, token, token_file
 
 
 ops.register(app)

@@ -12,6 +12,8 @@ from moai_deploy.cli.common import (
     EnvArgument,
     JsonOption,
     SpecOption,
+    WaitOption,
+    on_server,
     open_project,
     parse_lock_wait,
     reporter_for,
@@ -42,6 +44,10 @@ def abort(
     environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False
 ) -> None:
     """Send all traffic back to stable at once; the release ends aborted."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.control(environment, "abort", {}, as_json)
     from moai_deploy.pipeline import control
 
     with open_project(spec) as project:
@@ -60,6 +66,10 @@ def promote(
     as_json: JsonOption = False,
 ) -> None:
     """Continue a paused rollout (or go straight to 100% with --full)."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.control(environment, "promote", {"full": full}, as_json)
     from moai_deploy.pipeline import control
 
     with open_project(spec) as project:
@@ -73,6 +83,10 @@ def promote(
 
 def pause(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Hold the rollout at its next step boundary."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.set_paused(environment, True)
     from moai_deploy.pipeline import control
 
     with open_project(spec) as project:
@@ -82,6 +96,10 @@ def pause(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
 
 def resume(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Let a paused rollout go on (a killed deployer is resumed with `deploy --resume`)."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.set_paused(environment, False)
     from moai_deploy.pipeline import control
 
     with open_project(spec) as project:
@@ -94,8 +112,13 @@ def retry(
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
     lock_wait: Annotated[str, typer.Option(help="Wait this long for the lock, e.g. 30s.")] = "0",
+    wait: WaitOption = False,
 ) -> None:
     """Run the latest aborted or failed release again."""
+    if on_server():
+        from moai_deploy.cli import remote_commands as remote
+
+        return remote.retry(environment, remote.How(parse_lock_wait(lock_wait), wait, as_json))
     from moai_deploy.pipeline import operations
 
     with open_project(spec) as project:

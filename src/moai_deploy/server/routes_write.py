@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from moai_deploy.ledger.tokens import Role, TokenStore
+from moai_deploy.pipeline.operations import DeployOptions
 from moai_deploy.rollout.lock import acting_as
 from moai_deploy.server.auth import Permission
 from moai_deploy.server.deps import Principal, require
@@ -35,14 +36,24 @@ class WaitBody(_Body):
     wait: bool = Field(default=False, description="Answer only when the operation finished.")
 
 
-class DeployBody(WaitBody):
+class LockedBody(WaitBody):
+    lock_wait: float = Field(
+        default=0.0, ge=0, le=3600, description="Seconds to wait for the environment's lock."
+    )
+
+    def options(self, resume: bool = False) -> DeployOptions:
+        return DeployOptions(lock_wait=self.lock_wait, resume=resume)
+
+
+class DeployBody(LockedBody):
     version: str | None = Field(default=None, pattern=VERSION_PATTERN)
     force_reason: str | None = Field(
         default=None, max_length=500, description="Deploy although a required gate failed."
     )
+    resume: bool = Field(default=False, description="Continue the release a killed run left.")
 
 
-class RollbackBody(WaitBody):
+class RollbackBody(LockedBody):
     to: str | None = Field(default=None, pattern=VERSION_PATTERN)
 
 
@@ -94,7 +105,8 @@ def deploy(
     service = service_of(request)
 
     def work() -> dict[str, Any]:
-        return service.deploy(environment, body.version, body.force_reason)
+        options = body.options(resume=body.resume)
+        return service.deploy(environment, body.version, body.force_reason, options)
 
     return _launch(request, who, environment, work, body.wait)
 
@@ -106,19 +118,26 @@ def rollback(
     """Back to the previous (or named) succeeded release."""
     body = body or RollbackBody()
     service = service_of(request)
+    options = body.options()
     return _launch(
-        request, who, environment, lambda: service.rollback(environment, body.to), body.wait
+        request,
+        who,
+        environment,
+        lambda: service.rollback(environment, body.to, options),
+        body.wait,
     )
 
 
 @router.post("/environments/{environment}/retry")
 def retry(
-    environment: EnvPath, request: Request, who: Deployer, body: WaitBody | None = None
+    environment: EnvPath, request: Request, who: Deployer, body: LockedBody | None = None
 ) -> Any:
     """Run the latest aborted or failed release again."""
-    body = body or WaitBody()
-    service = service_of(request)
-    return _launch(request, who, environment, lambda: service.retry(environment), body.wait)
+    body = body or LockedBody()
+    service, options = service_of(request), body.options()
+    return _launch(
+        request, who, environment, lambda: service.retry(environment, options), body.wait
+    )
 
 
 @router.post("/environments/{environment}/promote")

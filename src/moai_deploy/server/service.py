@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from moai_deploy.pipeline.operations import DeployOptions
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
 from moai_deploy.rollout.reporter import NullReporter, Reporter
+from moai_deploy.server.jobs import job_reporter
 
 ReporterFactory = Callable[[Project], Reporter]
 STATUS_TTL = 0.5  # seconds one live status read serves every reader of that environment
@@ -61,6 +63,10 @@ class ControlService:
             yield project
         finally:
             project.close()
+
+    def _report(self, project: Project) -> Reporter:
+        """The reporter of one write: the server's, watched for its job's phase."""
+        return job_reporter(self._reporter(project))
 
     def close(self) -> None:
         with self._lock:
@@ -155,30 +161,38 @@ class ControlService:
     # -- writes (each one as the calling principal; see rollout.lock.acting_as) -----
 
     def deploy(
-        self, environment: str, version: str | None, force_reason: str | None
+        self,
+        environment: str,
+        version: str | None,
+        force_reason: str | None,
+        options: DeployOptions | None = None,
     ) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            options = DeployOptions(force_reason=force_reason)
+            options = replace(options or DeployOptions(), force_reason=force_reason)
             release = operations.deploy(
-                project, environment, version, self._reporter(project), options
+                project, environment, version, self._report(project), options
             )
             return release.to_dict()
 
-    def rollback(self, environment: str, to: str | None) -> dict[str, Any]:
+    def rollback(
+        self, environment: str, to: str | None, options: DeployOptions | None = None
+    ) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            return operations.rollback(project, environment, to, self._reporter(project)).to_dict()
+            reporter = self._report(project)
+            return operations.rollback(project, environment, to, reporter, options).to_dict()
 
-    def retry(self, environment: str) -> dict[str, Any]:
+    def retry(self, environment: str, options: DeployOptions | None = None) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            return operations.retry(project, environment, self._reporter(project)).to_dict()
+            reporter = self._report(project)
+            return operations.retry(project, environment, reporter, options).to_dict()
 
     def promote(self, environment: str, full: bool) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            reporter = self._reporter(project)
+            reporter = self._report(project)
             return control.promote(project, environment, full, reporter).to_dict()
 
     def set_paused(self, environment: str, paused: bool) -> dict[str, Any]:
@@ -189,7 +203,7 @@ class ControlService:
     def abort(self, environment: str) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            return control.abort(project, environment, self._reporter(project)).to_dict()
+            return control.abort(project, environment, self._report(project)).to_dict()
 
     def approve(self, environment: str, comment: str) -> dict[str, Any]:
         self.check_environment(environment)
@@ -199,7 +213,7 @@ class ControlService:
     def reject(self, environment: str, reason: str) -> dict[str, Any]:
         self.check_environment(environment)
         with self.writing() as project:
-            reporter = self._reporter(project)
+            reporter = self._report(project)
             return approvals.reject(project, environment, reason, reporter).to_dict()
 
     def gates(self, environment: str | None, only: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -230,7 +244,7 @@ class ControlService:
         from moai_deploy.pipeline.ship import ship
 
         with self.writing() as project:
-            return ship(project, version, self._reporter(project)).to_dict()
+            return ship(project, version, self._report(project)).to_dict()
 
     def pipelines(self, limit: int) -> list[dict[str, Any]]:
         from moai_deploy.ledger.pipelines import PipelineStore

@@ -1,0 +1,216 @@
+"""The commands a server runs for the CLI (`--server URL`): what they ask, what they show.
+
+Each mirrors its local command in cli/main.py, cli/ops.py or cli/control.py; the server
+does the work through its service layer. Without `--wait`, a deploy, rollback or retry
+returns once its release is live and verified, or waits at a pause or an approval: the
+rest (the old colour's `scale_down_delay`, a timed pause, the approvals) is carried out
+by the server, which holds the environment's lock until the last step is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+
+from moai_deploy.cli.common import REMOTE
+from moai_deploy.cli.output import console, print_json
+from moai_deploy.cli.remote import RemoteControl, connect
+from moai_deploy.errors import ReleaseFailedError
+
+_LEAVE_AT = frozenset({"live", "waiting"})
+_DONE = frozenset({"succeeded", "failed"})
+
+
+@contextmanager
+def client() -> Iterator[RemoteControl]:
+    assert REMOTE.url is not None  # only called when on_server()
+    remote = connect(REMOTE.url, REMOTE.token, REMOTE.token_file)
+    try:
+        yield remote
+    finally:
+        remote.close()
+
+
+class _Follow:
+    """Prints a job's release steps as the server finishes them (people, not --json)."""
+
+    def __init__(self, remote: RemoteControl, quiet: bool) -> None:
+        self.remote, self.quiet = remote, quiet
+        self.shown: set[int] = set()
+        self.phase = "running"
+
+    def __call__(self, job: dict[str, Any]) -> None:
+        if self.quiet or job.get("release") is None:
+            return
+        release = self.remote.get(f"/releases/{job['release']}")
+        for step in release["steps"]:
+            if step["outcome"] != "running" and step["id"] not in self.shown:
+                self.shown.add(step["id"])
+                mark = "[green]✓[/]" if step["outcome"] == "succeeded" else "[red]✗[/]"
+                console.print(f"  {mark} {step['kind']:<11} {step['detail']}", highlight=False)
+        if job.get("phase") != self.phase and job.get("phase") == "waiting":
+            console.print(f"  [yellow]waiting:[/] {job.get('waiting_on')}", highlight=False)
+        self.phase = str(job.get("phase"))
+
+
+@dataclass(frozen=True)
+class How:
+    """How a release command goes: the lock wait, whether to wait for the end, --json."""
+
+    lock_wait: float = 0.0
+    wait: bool = False
+    as_json: bool = False
+
+
+def _release_job(path: str, body: dict[str, Any], how: How, verb: str) -> None:
+    with client() as remote:
+        leave_at = frozenset() if how.wait else _LEAVE_AT
+        body = {**body, "lock_wait": how.lock_wait}
+        job = remote.run(path, body, leave_at=leave_at, progress=_Follow(remote, how.as_json))
+        release = job["result"] or remote.get(f"/releases/{job['release']}")
+        release.pop("steps", None)
+        if how.as_json:
+            print_json({**release, "job": {k: job[k] for k in ("id", "state", "phase")}})
+            return
+        what = f"release #{release['id']} {release['version']}"
+        if job["state"] in _DONE:
+            console.print(f"[green]✓[/] {what} is {verb}")
+        elif job["phase"] == "live":
+            console.print(
+                f"[green]✓[/] {what} is {verb}; the server finishes the rest (e.g. keeping the "
+                "old colour for scale_down_delay) and holds the lock until then; "
+                "--wait blocks until it is done",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"[yellow]…[/] {what} waits ({job.get('waiting_on')}); the server carries it "
+                "on: `moai-deploy status`, `promote` or `approve` it, --wait blocks",
+                highlight=False,
+            )
+
+
+def deploy(
+    environment: str, version: str | None, resume: bool, reason: str | None, how: How
+) -> None:
+    body = {"version": version, "resume": resume, "force_reason": reason}
+    if not how.as_json:
+        console.print(f"[bold]deploy[/] -> {environment} on {REMOTE.url}", highlight=False)
+    _release_job(f"/environments/{environment}/deploy", body, how, "live")
+
+
+def rollback(environment: str, to: str | None, how: How) -> None:
+    _release_job(f"/environments/{environment}/rollback", {"to": to}, how, "live again")
+
+
+def retry(environment: str, how: How) -> None:
+    _release_job(f"/environments/{environment}/retry", {}, how, "live")
+
+
+def control(environment: str, action: str, body: dict[str, Any], as_json: bool) -> None:
+    """promote, abort or reject: asked of the server, followed until it answered."""
+    with client() as remote:
+        job = remote.run(f"/environments/{environment}/{action}", body)
+        release = job["result"] or {}
+        if as_json:
+            print_json(release)
+            return
+        console.print(
+            f"{action}: release #{release.get('id')} {release.get('version')} "
+            f"({release.get('status')})",
+            highlight=False,
+        )
+
+
+def set_paused(environment: str, paused: bool) -> None:
+    action = "pause" if paused else "resume"
+    with client() as remote:
+        release = remote.post(f"/environments/{environment}/{action}")
+        word = "[yellow]paused[/]" if paused else "[green]resumed[/]"
+        console.print(f"{word} release #{release['id']} {release['version']}")
+
+
+def approve(environment: str, comment: str, as_json: bool) -> None:
+    with client() as remote:
+        tally = remote.post(f"/environments/{environment}/approve", {"comment": comment})
+        if as_json:
+            print_json(tally)
+            return
+        state = "approved" if tally["approved"] else "waiting"
+        console.print(
+            f"[green]✓[/] approval recorded: {len(tally['approvers'])}/{tally['required']} "
+            f"({state})"
+        )
+
+
+def ship(version: str | None, as_json: bool) -> None:
+    with client() as remote:
+        record = remote.run("/ship", {"version": version})["result"]
+        if as_json:
+            print_json(record)
+            return
+        console.print(
+            f"[green]✓[/] pipeline #{record['id']} {record['version']}: {record['status']}"
+        )
+
+
+def status(environment: str | None, as_json: bool) -> None:
+    with client() as remote:
+        found = remote.get(f"/environments/{environment}" if environment else "/environments")
+        statuses: list[dict[str, Any]] = [found] if environment else found
+        if as_json:
+            print_json(statuses)
+        else:
+            for item in statuses:
+                console.print(_status_table(item))
+        down = [s["environment"] for s in statuses if s.get("router") == "down"]
+        if down:
+            raise ReleaseFailedError(f"the router is down: {', '.join(down)} not served (exit 1)")
+
+
+def history(environment: str | None, limit: int, as_json: bool) -> None:
+    with client() as remote:
+        releases = remote.get("/releases", environment=environment, limit=limit)
+        if as_json:
+            print_json(releases)
+            return
+        table = Table(title=f"releases on {REMOTE.url}", title_justify="left")
+        for column in ("id", "env", "version", "status", "commit", "by", "started", "finished"):
+            table.add_column(column)
+        for r in releases:
+            table.add_row(
+                str(r["id"]), r["environment"], r["version"], r["status"],
+                (r.get("commit_sha") or "")[:7], r["deployed_by"],
+                _when(r.get("started_at")), _when(r.get("finished_at")),
+            )  # fmt: skip
+        console.print(table)
+
+
+def _when(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else ""
+
+
+def _status_table(status: dict[str, Any]) -> Table:
+    live = status.get("live")
+    head = f"{status['environment']}  {status['url']}  live: "
+    head += f"{live['version']} (release #{live['id']})" if live else "nothing"
+    if status.get("weights"):
+        head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status["weights"].items())
+    for release in status.get("unfinished", []):
+        head += f"\nunfinished: release #{release['id']} {release['version']} ({release['status']})"
+    if status.get("paused"):
+        head += f"\n  paused: {status['paused']}\n  continue: {status.get('continue_with')}"
+    table = Table(title=head, title_justify="left")
+    for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
+        table.add_column(column)
+    for i in status.get("instances", []):
+        ready = "[green]yes[/]" if i["ready"] else "[red]no[/]"
+        table.add_row(
+            i["name"], i["version"], str(i.get("pid") or "-"), str(i["port"]), i["state"], ready,
+            i.get("detail") or "",
+        )  # fmt: skip
+    return table

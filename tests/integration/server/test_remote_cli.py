@@ -1,0 +1,103 @@
+"""The CLI driving a real `moai-deploy server` (`--server URL`): reads, writes, and every
+refusal the server can give, as the CLI's documented exit codes, without a traceback and
+without ever showing the token."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ...server_process import cli, running_server
+
+pytestmark = pytest.mark.slow  # a real server process per test module
+
+
+@pytest.fixture
+def server(spec_path: Path, tokens: dict[str, str]) -> Iterator[str]:
+    with running_server(spec_path) as url:
+        yield url
+
+
+def _remote(
+    url: str, token: str | None, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {"MOAI_DEPLOY_SERVER": url, "HOME": str(cwd or Path("/nonexistent"))}
+    if token is not None:
+        env["MOAI_DEPLOY_TOKEN"] = token
+    return cli(*args, env=env, cwd=cwd, timeout=60)
+
+
+def _clean(done: subprocess.CompletedProcess[str], *secrets: str) -> str:
+    text = done.stdout + done.stderr
+    assert "Traceback" not in text, text
+    for secret in secrets:
+        assert secret not in text  # the token is never shown, not even in errors
+    return text
+
+
+def test_reads_and_refusals_map_to_exit_codes(
+    server: str, tokens: dict[str, str], spec_path: Path
+) -> None:
+    viewer, deployer = tokens["viewer"], tokens["deployer"]
+    done = _remote(server, viewer, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"environment": "staging"' in done.stdout and '"production"' in done.stdout
+    done = _remote(server, viewer, "history", "staging")
+    assert done.returncode == 0 and "releases on" in _clean(done, viewer), done.stderr
+
+    cases = [
+        (None, ("status",), 2, "needs an API token"),
+        (tokens["revoked"], ("status",), 2, "HTTP 401"),
+        (viewer, ("deploy", "staging"), 2, "may not deploy"),
+        (tokens["staging-deployer"], ("abort", "production"), 2, "HTTP 403"),
+        (deployer, ("status", "nowhere"), 2, "unknown environment"),
+        (deployer, ("deploy", "staging", "--version", "bad version"), 2, "refused"),
+        (deployer, ("retry", "staging"), 2, "not aborted or failed"),
+        (deployer, ("pause", "staging"), 2, "HTTP 400"),
+        (tokens["approver"], ("approve", "production"), 2, "HTTP 4"),
+    ]
+    for token, args, code, text in cases:
+        done = _remote(server, token, *args)
+        out = _clean(done, *tokens.values())
+        assert done.returncode == code, (args, done.returncode, out)
+        assert text in out, (args, out)
+
+
+def test_a_held_lock_is_exit_3_and_bad_targets_exit_2(
+    server: str, tokens: dict[str, str], spec_path: Path
+) -> None:
+    held = cli("lock", "acquire", "staging", "-m", "maintenance", cwd=spec_path.parent)
+    assert held.returncode == 0, held.stderr
+    done = _remote(server, tokens["deployer"], "deploy", "staging", "--version", "v1")
+    out = _clean(done, tokens["deployer"])
+    assert done.returncode == 3, out
+    assert "is locked by" in out and "maintenance" in out and "HTTP 409" in out
+
+    nobody = _remote("http://127.0.0.1:9", tokens["viewer"], "status")
+    assert nobody.returncode == 2 and "cannot reach the server" in _clean(nobody)
+    bad = _remote("ftp://x", tokens["viewer"], "status")
+    assert bad.returncode == 2 and "not an http(s) URL" in _clean(bad)
+
+
+def test_token_file_must_be_private(server: str, tokens: dict[str, str], tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(tokens["viewer"] + "\n")
+    token_file.chmod(0o644)
+    args = ("--token-file", str(token_file), "status", "staging")
+    done = _remote(server, None, *args)
+    assert done.returncode == 2 and "chmod 600" in _clean(done, tokens["viewer"])
+    token_file.chmod(0o600)
+    done = _remote(server, None, *args)
+    assert done.returncode == 0, done.stderr
+    assert "staging" in _clean(done, tokens["viewer"])
+
+    home = tmp_path / "home"  # the default file, ~/.config/moai-deploy/token
+    (home / ".config" / "moai-deploy").mkdir(parents=True)
+    default = home / ".config" / "moai-deploy" / "token"
+    default.write_text(tokens["viewer"])
+    default.chmod(0o600)
+    done = _remote(server, None, "history", cwd=home)
+    assert done.returncode == 0, done.stderr
