@@ -41,6 +41,9 @@ SpecOption = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.",
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 EnvArgument = Annotated[str, typer.Argument(help="Environment name from the spec.")]
 DEFAULT_SPEC = Path(SPEC_FILE_NAME)
+LockWaitOption = Annotated[
+    str, typer.Option(help="Wait this long for the environment's lock, e.g. 30s or 5m.")
+]
 WaitOption = Annotated[
     bool,
     typer.Option(

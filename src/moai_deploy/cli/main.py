@@ -12,33 +12,43 @@ heavy modules.
 
 from __future__ import annotations
 
-import errno
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from moai_deploy import __version__
-from moai_deploy.cli import control, doctor, gates, logs, monitor, ops, render, sbom, trace
+from moai_deploy.cli import (
+    control,
+    doctor,
+    gates,
+    logs,
+    monitor,
+    ops,
+    render,
+    sbom,
+    spec_commands,
+    trace,
+)
 from moai_deploy.cli.common import (
     DEFAULT_SPEC,
     REMOTE,
     EnvArgument,
     JsonOption,
+    LockWaitOption,
     ServerOption,
     SpecOption,
     TokenFileOption,
     TokenOption,
     WaitOption,
     console,
-    err_console,
     on_server,
     open_project,
     parse_lock_wait,
     print_json,
     rollout_reporter,
 )
+from moai_deploy.cli.exits import fail, os_error_text
 from moai_deploy.errors import MoaiError
 
 app = typer.Typer(
@@ -48,56 +58,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-@app.command()
-def validate(spec: SpecOption = DEFAULT_SPEC) -> None:
-    """Check the spec file; every problem is listed with its line and a fix."""
-    from moai_deploy.pipeline.ports import check_ports
-    from moai_deploy.pipeline.project import Project
-
-    project = Project.open(spec)
-    check_ports(project, project.loaded.spec.environments)  # held by another program
-    envs = ", ".join(project.loaded.spec.environments)
-    console.print(f"[green]✓[/] {spec} is valid: service {project.service}, environments {envs}")
-
-
-@app.command()
-def config(
-    environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False
-) -> None:
-    """Show the merged settings of one environment (secrets masked)."""
-    import json
-
-    from moai_deploy.pipeline.project import Project
-
-    project = Project.open(spec)
-    merged = project.environment(environment).to_dict(masked=True)
-    merged["service"] = project.loaded.spec.service.model_dump(mode="json")
-    if as_json:
-        print_json(merged)
-    else:
-        console.print_json(json.dumps(merged, default=str))
-
-
-@app.command()
-def schema(
-    markdown: Annotated[bool, typer.Option(help="The README's spec reference instead.")] = False,
-) -> None:
-    """Print the spec's JSON Schema (for editor completion)."""
-    if markdown:
-        from moai_deploy.spec.reference import markdown_reference
-
-        sys.stdout.write(markdown_reference())
-    else:
-        from moai_deploy.spec.schema import spec_json_schema
-
-        print_json(spec_json_schema())
-
-
-LockWaitOption = Annotated[
-    str, typer.Option(help="Wait this long for the environment's lock, e.g. 30s or 5m.")
-]
 
 
 @app.command()
@@ -320,15 +280,8 @@ def _main(
     REMOTE.url, REMOTE.token, REMOTE.token_file = server or None, token, token_file
 
 
-ops.register(app)
-trace.register(app)
-render.register(app)
-gates.register(app)
-sbom.register(app)
-logs.register(app)
-control.register(app)
-doctor.register(app)
-monitor.register(app)
+for _commands in (spec_commands, ops, trace, render, gates, sbom, logs, control, doctor, monitor):
+    _commands.register(app)
 
 
 def run() -> None:
@@ -339,26 +292,6 @@ def run() -> None:
     try:
         app()
     except MoaiError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except OSError as exc:  # the machine, not the input: a full disk, a read-only folder
-        _fail(_os_error_text(exc), 1)
-
-
-_OS_FIXES = {
-    errno.ENOSPC: "free space on that filesystem; the next command reconciles the ledger",
-    errno.EROFS: "make the state folder writable (read-only commands work as is)",
-    errno.EACCES: "check the owner and permissions of that path",
-    errno.EDQUOT: "free space within your disk quota",
-}
-
-
-def _os_error_text(exc: OSError) -> str:
-    where = f": {exc.filename}" if exc.filename else ""
-    fix = _OS_FIXES.get(exc.errno or 0, "check that path and retry")
-    return f"{exc.strerror or exc}{where}\n    fix: {fix}"
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err_console.print("[red]error:[/]", end=" ")
-    err_console.print(message, highlight=False, markup=False)
-    sys.exit(code)
+        fail(os_error_text(exc), 1)
