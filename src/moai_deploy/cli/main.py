@@ -156,28 +156,9 @@ def status(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.status(environment, as_json)
-    from moai_deploy.cli import output
-    from moai_deploy.pipeline.status import environment_status
+    from moai_deploy.cli.status_show import show_status
 
-    with open_project(spec) as project:
-        names = [environment] if environment else list(project.loaded.spec.environments)
-        for name in names:
-            project.environment(name)
-        statuses = [environment_status(project, name) for name in names]
-        if as_json:
-            print_json([s.to_dict() for s in statuses])
-        else:
-            for item in statuses:
-                console.print(output.status_table(item))
-        down = [s.environment for s in statuses if s.router_down]
-        if down:
-            from moai_deploy.errors import ReleaseFailedError
-
-            raise ReleaseFailedError(
-                f"the router is down: {', '.join(down)} not served (exit 1)\n"
-                "    fix: the next deploy, rollback or retry starts it again; why it stopped: "
-                f"{project.layout.traefik / 'watchdog.log'}"
-            )
+    show_status(spec, environment, as_json)
 
 
 @app.command()
@@ -289,7 +270,11 @@ def run() -> None:
 
     Usage errors exit 2 through typer's own handling (standalone mode).
     """
+    from moai_deploy.cli.status_show import answered_fast
+
     try:
+        if answered_fast(sys.argv[1:]):
+            sys.exit(0)  # as typer's standalone mode ends a command
         app()
     except MoaiError as exc:
         fail(str(exc), exc.exit_code)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import time
 from pathlib import Path
@@ -14,12 +13,12 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
+from moai_deploy.ledger._heads import MIGRATIONS_DIR, script_heads
 from moai_deploy.paths import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option asking for a write transaction (BEGIN IMMEDIATE on SQLite).
 WRITE_OPTION = "moai_ledger_write"
@@ -129,27 +128,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
-
-
-_REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"']+)["']""", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\b[^=\n]*=(.*)$", re.MULTILINE)
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
-
-
-def script_heads(versions: Path = MIGRATIONS_DIR / "versions") -> frozenset[str] | None:
-    """The migration scripts' head revisions, read from their text without importing
-    alembic (it costs ~0.1 s of CPU on every command); None if a script is not in the plain
-    `revision = "..."` / `down_revision = ...` form, then alembic itself decides."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in versions.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
-        if revision is None or down is None:
-            return None
-        revisions.add(revision.group(1))
-        parents.update(_QUOTED.findall(down.group(1)))
-    return frozenset(revisions - parents) or None
 
 
 def _at_heads(engine: Engine) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, NotRequired, Required, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict
 
-from moai_deploy.ledger.models import AuditEvent, Release, ReleaseStep
+if TYPE_CHECKING:  # the ORM stays unloaded for light readers (ledger.light)
+    from moai_deploy.ledger.models import AuditEvent, Release, ReleaseStep
 
 
 def _json_value(value: Any) -> Any:

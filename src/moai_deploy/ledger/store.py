@@ -293,3 +293,6 @@ def _scoped(
     if environment is not None:
         query = query.where(model.environment == environment)
     return query
+
+
+from moai_deploy.ledger import _tables  # noqa: E402,F401 - every table and event, once Ledger exists

@@ -31,9 +31,10 @@ from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.base import TrafficError, TrafficRouter
+from moai_deploy.traffic.choose import router_pair
 from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
-from moai_deploy.traffic.haproxy import HaproxyProcess, HaproxyRouter
-from moai_deploy.traffic.traefik import TraefikProcess, TraefikRouter
+from moai_deploy.traffic.haproxy import HaproxyProcess
+from moai_deploy.traffic.traefik import TraefikProcess
 
 if TYPE_CHECKING:
     from moai_deploy.analysis.haproxy import LogWindow
@@ -123,12 +124,7 @@ class Project:
     def _router_pair(self, name: str) -> RouterPair:
         spec = self.loaded.spec
         entrypoints, host = self._entrypoints(), spec.traffic.host
-        if name == "haproxy":
-            root = self.layout.root / "haproxy"
-            haproxy = HaproxyProcess(root, entrypoints, host, spec.service.ready_path)
-            return RouterPair(haproxy, HaproxyRouter(haproxy))
-        traefik = TraefikProcess(self.layout.traefik, entrypoints, host=host)
-        return RouterPair(traefik, TraefikRouter(traefik))
+        return router_pair(name, self.layout.root, entrypoints, host, spec.service.ready_path)
 
     def _routes(self) -> list[str]:
         names = [self.route(env) for env in self.loaded.spec.environments]

@@ -2,68 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from moai_deploy.ledger.controls import ControlLog
 from moai_deploy.ledger.journal_models import ControlKind
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.pipeline.project import Project
+from moai_deploy.pipeline.status_view import EnvironmentStatus, InstanceView, last_step_text
 from moai_deploy.rollout.controls import ENGINE_ACTOR
 from moai_deploy.rollout.health import is_ready
-from moai_deploy.runtime.base import InstanceState, InstanceStatus
+from moai_deploy.runtime.base import InstanceState
 
-
-@dataclass(frozen=True)
-class InstanceView:
-    status: InstanceStatus
-    ready: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        s = self.status
-        return {
-            "name": s.name,
-            "version": s.version,
-            "group": s.group,
-            "pid": s.pid,
-            "port": s.port,
-            "state": s.state.value,
-            "ready": self.ready,
-            "detail": s.detail,
-            "log_file": str(s.log_file) if s.log_file else None,
-        }
-
-
-@dataclass(frozen=True)
-class EnvironmentStatus:
-    environment: str
-    url: str
-    live: ReleaseRecord | None
-    unfinished: list[ReleaseRecord]
-    instances: list[InstanceView]
-    weights: dict[str, int] = field(default_factory=dict)
-    stopped_at: str | None = None  # the unfinished release's last step, and its outcome
-    paused: str | None = None  # why the unfinished release is paused
-    continue_with: str | None = None  # the command that continues it
-    router: str = "idle"  # serving | down (a release is live but nothing routes) | idle
-
-    @property
-    def router_down(self) -> bool:
-        return self.router == "down"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "url": self.url,
-            "live": self.live.to_dict() if self.live else None,
-            "unfinished": [r.to_dict() for r in self.unfinished],
-            "instances": [i.to_dict() for i in self.instances],
-            "weights": self.weights,
-            "stopped_at": self.stopped_at,
-            "paused": self.paused,
-            "continue_with": self.continue_with,
-            "router": self.router,
-        }
+__all__ = ["EnvironmentStatus", "InstanceView", "environment_status"]
 
 
 def environment_status(project: Project, environment: str) -> EnvironmentStatus:
@@ -116,8 +64,4 @@ def _pause(
 
 def _last_step(project: Project, release_id: int) -> str | None:
     """Where an unfinished release is (or where its killed deployer left it)."""
-    steps = project.ledger.steps(release_id)
-    if not steps:
-        return None
-    last = steps[-1]
-    return f"step {last.sequence} {last.kind} ({last.outcome}): {last.detail}".strip()
+    return last_step_text(project.ledger.steps(release_id))

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from supervisor.xmlrpc import SupervisorTransport
 
 from moai_deploy.errors import MoaiError
 from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
@@ -78,11 +74,21 @@ class SupervisorDaemon:
 
     def rpc(self) -> Any:
         """A fresh XML-RPC proxy (`.supervisor.*` methods) over the unix socket."""
+        # Loaded only when a daemon is there to ask: `moai-deploy status` start-up.
+        import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
+
+        from supervisor.xmlrpc import SupervisorTransport
+
         transport = SupervisorTransport(None, None, f"unix://{self.socket}")
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def is_running(self) -> bool:
         """True when a supervisord answers on our socket."""
+        if not self.socket.exists():
+            return False  # nothing to ask (and no XML-RPC client to load: CLI start-up)
+        import http.client
+        import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
+
         for _attempt in range(3):
             try:
                 state = self.rpc().supervisor.getState()
@@ -145,6 +151,8 @@ class SupervisorDaemon:
 
     def shutdown(self) -> None:
         """Ask supervisord to exit (it stops remaining programs) and wait until it is gone."""
+        import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
+
         try:
             pid = int(self.rpc().supervisor.getPID())
             self.rpc().supervisor.shutdown()

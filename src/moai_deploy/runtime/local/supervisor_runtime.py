@@ -7,12 +7,9 @@ import os
 import signal
 import sys
 import time
-import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-from supervisor.xmlrpc import Faults
 
 import moai_deploy.runtime.local.launch as launch_module
 from moai_deploy.errors import BadInputError
@@ -149,6 +146,10 @@ class SupervisorRuntime:
     @staticmethod
     def _remove_group(rpc: Any, name: str, deadline: float) -> bool:
         """True once the group is gone; False to retry (an exit raced with autorestart)."""
+        import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
+
+        from supervisor.xmlrpc import Faults  # loaded only when a daemon runs (CLI start-up)
+
         try:
             rpc.supervisor.removeProcessGroup(name)
         except xmlrpc.client.Fault as fault:
@@ -202,6 +203,8 @@ def _signal_group(pid: int, signum: int) -> None:
 
 def _call(method: Any, *args: Any) -> Any:
     """One XML-RPC call; supervisord faults become SupervisorError (args may be names only)."""
+    import xmlrpc.client  # nosec B411 - only our own supervisord, on a 0700 unix socket
+
     try:
         return method(*args)
     except xmlrpc.client.Fault as fault:

@@ -9,9 +9,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from moai_deploy.traffic.base import Routing, TrafficError
 from moai_deploy.traffic.traefik.config import (
@@ -22,6 +20,9 @@ from moai_deploy.traffic.traefik.config import (
     routing_from_dynamic,
 )
 from moai_deploy.traffic.traefik.process import TraefikProcess
+
+if TYPE_CHECKING:  # imported where used: `status` reads routings without it (CLI start-up)
+    import httpx
 
 _POLL_INTERVAL = 0.02
 # Traefik swaps the API's handler and each entrypoint's handler one after the other, so the
@@ -132,6 +133,8 @@ class TraefikRouter:
 
     def verify(self, routing: Routing, timeout: float = 10.0) -> None:
         """Return once Traefik serves exactly `routing`; raise TrafficError after timeout."""
+        import httpx
+
         check_routing(routing)
         deadline = time.monotonic() + timeout
         # Every generation (the serving one and its warm standby) must serve it: the standby
@@ -159,6 +162,8 @@ class TraefikRouter:
 
     @staticmethod
     def _differences(client: httpx.Client, routing: Routing) -> list[str]:
+        import httpx
+
         try:
             return [
                 *_router_diffs(client, routing),
@@ -170,6 +175,8 @@ class TraefikRouter:
 
     def servers_down(self, backend: str) -> list[str] | None:
         """URLs of `backend` Traefik's health check marked DOWN (None if Traefik cannot say)."""
+        import httpx
+
         try:
             service = _get(self._health_client(), f"/api/http/services/{backend}@file")
         except (httpx.HTTPError, ValueError):
@@ -183,6 +190,8 @@ class TraefikRouter:
     def _health_client(self) -> httpx.Client:
         # One client for the frequent health looks: a new one loads the CA bundle each time.
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(base_url=self._process.api_url, timeout=1.0)
         return self._client
 
@@ -203,6 +212,8 @@ class TraefikRouter:
         self._file(route).unlink(missing_ok=True)
         if not self._process.is_running():
             return  # nothing serves the route; a later start will not load the file
+        import httpx
+
         deadline = time.monotonic() + timeout
         path = f"/api/http/routers/{route}@file"
         for api_url in self._process.api_urls():
