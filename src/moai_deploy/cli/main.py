@@ -12,6 +12,7 @@ heavy modules.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
