@@ -83,3 +83,40 @@ def test_deploy_returns_when_live_and_the_server_scales_down(project_dir: Path) 
         history = cli("--server", url, "history", ENV, "--json", env=remote)
         versions = [r["version"] for r in json.loads(history.stdout)]
         assert versions[:3] == ["v3", "v2", "v1"]
+
+
+def test_a_timed_pause_is_kept_by_the_server(project_dir: Path) -> None:
+    project = reopen(project_dir)
+    try:
+        operations.deploy(project, ENV, "v1")
+        token, _ = create_token(project, "ci", Role.DEPLOYER, None)
+    finally:
+        project.close()
+    steps = [{"set_weight": 50}, {"pause": {"duration": "15s"}}]
+    edit_spec(
+        project_dir, ENV, strategy={"type": "canary", "scale_down_delay": "0s", "steps": steps}
+    )
+    make_v2(project_dir)
+    with running_server(project_dir / "moai-deploy.yaml") as url:
+        args = ("--server", url, "deploy", ENV, "--version", "v2", "--json")
+        started = time.monotonic()
+        done = cli(*args, env={"MOAI_DEPLOY_TOKEN": token}, cwd=project_dir)
+        assert done.returncode == 0, done.stderr
+        release = json.loads(done.stdout)
+        assert time.monotonic() - started < 15  # back at the pause, not after it
+        assert release["status"] == "in_progress" and release["job"]["phase"] == "waiting"
+        assert _steps(project_dir, release["id"])["pause"] == "running"
+        deadline = time.monotonic() + 120  # nobody calls: the server ends the pause itself
+        job = f"{url}/api/v1/jobs/{release['job']['id']}"
+        auth = {"Authorization": f"Bearer {token}"}
+        while httpx.get(job, headers=auth, timeout=10).json()["state"] == "running":
+            assert time.monotonic() < deadline, _steps(project_dir, release["id"])
+            time.sleep(0.5)
+        project = reopen(project_dir)
+        try:
+            finished = project.ledger.get_release(release["id"])
+            pause = next(s for s in project.ledger.steps(release["id"]) if s.kind == "pause")
+        finally:
+            project.close()
+        assert finished.status == "succeeded" and pause.detail == "waited 15s"
+        assert _served(project_dir) == "2.0.0"
