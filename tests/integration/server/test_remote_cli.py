@@ -101,3 +101,39 @@ def test_token_file_must_be_private(server: str, tokens: dict[str, str], tmp_pat
     default.chmod(0o600)
     done = _remote(server, None, "history", cwd=home)
     assert done.returncode == 0, done.stderr
+
+
+def test_approve_reject_and_abort_through_the_server(
+    server: str, tokens: dict[str, str], spec_path: Path
+) -> None:
+    try:
+        _approvals_and_controls(server, tokens)
+    finally:  # the deploys started the router
+        down = cli("down", "production", cwd=spec_path.parent)
+        assert down.returncode == 0, down.stderr
+
+
+def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
+    # production needs 2 approvals: its release waits at its first step, before anything runs
+    done = _remote(server, tokens["deployer"], "deploy", "production", "--version", "v1")
+    assert done.returncode == 0, done.stderr
+    assert "waits (wait for 2 approval(s))" in _clean(done, tokens["deployer"])
+    own = _remote(server, tokens["deployer"], "approve", "production")
+    assert own.returncode == 2 and "may not approve" in _clean(own)
+    once = _remote(server, tokens["approver"], "approve", "production", "--json")
+    assert once.returncode == 0, once.stderr
+    assert '"approved": false' in once.stdout and '"required": 2' in once.stdout
+    rejected = _remote(server, tokens["admin"], "reject", "production", "--reason", "not today")
+    assert rejected.returncode == 0, rejected.stderr
+    assert "(aborted)" in _clean(rejected, tokens["admin"])
+
+    again = _remote(server, tokens["deployer"], "deploy", "production", "--version", "v1")
+    assert again.returncode == 0 and "waits" in again.stdout, again.stderr
+    paused = _remote(server, tokens["deployer"], "pause", "production")
+    assert paused.returncode == 0 and "paused release" in paused.stdout, paused.stderr
+    resumed = _remote(server, tokens["deployer"], "resume", "production")
+    assert resumed.returncode == 0 and "resumed release" in resumed.stdout, resumed.stderr
+    aborted = _remote(server, tokens["deployer"], "abort", "production")
+    assert aborted.returncode == 0 and "(aborted)" in aborted.stdout, aborted.stderr
+    history = _remote(server, tokens["viewer"], "history", "production", "--json")
+    assert history.stdout.count('"status": "aborted"') == 2, history.stdout
