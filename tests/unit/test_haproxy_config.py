@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -210,3 +211,10 @@ def test_routing_files_round_trip_sorted() -> None:
     assert back.weights() == routing.weights()
     with pytest.raises(TrafficError, match="unreadable"):
         routing_from_json('{"route": "x"}')
+
+
+def test_health_check_takes_4xx_only_with_ready_status_below_500() -> None:
+    # HAProxy's default already takes 2xx and 3xx (a redirect) and never follows one.
+    assert "http-check expect" not in render(SETTINGS, [], {})
+    below_500 = render(dataclasses.replace(SETTINGS, health_accept="<500"), [], {})
+    assert below_500.count("http-check expect status 200-499") == len(SETTINGS.entrypoints)

@@ -49,6 +49,7 @@ def test_dynamic_config_has_router_weighted_and_per_backend_services() -> None:
     assert green["servers"] == [{"url": "http://127.0.0.1:4002"}, {"url": "http://127.0.0.1:4003"}]
     assert green["passHostHeader"] is True
     assert green["healthCheck"]["path"] == "/ready"
+    assert green["healthCheck"]["followRedirects"] is False  # a redirect is an answer
     assert services["hello-production-blue"]["loadBalancer"]["servers"] == [
         {"url": "http://127.0.0.1:4001"}
     ]

@@ -124,7 +124,8 @@ class Project:
     def _router_pair(self, name: str) -> RouterPair:
         spec = self.loaded.spec
         entrypoints, host = self._entrypoints(), spec.traffic.host
-        return router_pair(name, self.layout.root, entrypoints, host, spec.service.ready_path)
+        ready = (spec.service.ready_path, spec.service.ready_status)
+        return router_pair(name, self.layout.root, entrypoints, host, ready)
 
     def _routes(self) -> list[str]:
         names = [self.route(env) for env in self.loaded.spec.environments]

@@ -143,7 +143,8 @@ def _statuses(
     from moai_deploy.runtime.local.supervisor_runtime import SupervisorRuntime
     from moai_deploy.traffic.choose import router_pair
 
-    pair = router_pair(facts.router, layout.root, facts.entrypoints, facts.host, facts.ready_path)
+    ready = (facts.ready_path, facts.ready_status)
+    pair = router_pair(facts.router, layout.root, facts.entrypoints, facts.host, ready)
     runtime = SupervisorRuntime(layout.supervisor)
     try:
         return [_one(facts, ledger, runtime, pair, name) for name in names]

@@ -57,8 +57,10 @@ class ServiceSpec(Section):
     ready_status: Literal["2xx", "<500"] = Field(
         default="2xx",
         description="What the readiness and smoke probes accept: `2xx`, or `<500` (any "
-        "answer below 500, redirects followed) for apps without a health route. The "
-        "router's own check wants 2xx/3xx after redirects, so probe a path that exists.",
+        "answer below 500, same-origin redirects followed) for apps without a health "
+        "route. The router's own check takes a redirect as alive without following it "
+        "(http -> https, / -> /login); HAProxy takes 4xx too with `<500`, Traefik cannot "
+        "(2xx/3xx only), so probe a path that exists.",
     )
     metrics_path: UrlPath = Field(default="/metrics", description="Prometheus metrics endpoint.")
     stop_timeout: Seconds = Field(

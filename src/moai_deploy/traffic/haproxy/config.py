@@ -40,6 +40,9 @@ class Settings:
     entrypoints: Mapping[str, int]  # entrypoint name -> port
     host: str
     health_path: str = "/ready"
+    # The spec's `service.ready_status`: HAProxy's default takes 2xx and 3xx as up (it never
+    # follows a redirect); `<500` also takes 4xx, as the rollout's own probe does.
+    health_accept: str = "2xx"
 
     @property
     def socket(self) -> Path:
@@ -134,6 +137,7 @@ def _proxy(settings: Settings, entrypoint: str, port: int, slots: Mapping[str, s
         f"backend {entrypoint}",
         "    balance roundrobin",
         f"    option httpchk GET {settings.health_path}",
+        *(["    http-check expect status 200-499"] if settings.health_accept == "<500" else []),
     ]
     for slot in slot_names(entrypoint):
         server = slots.get(slot)

@@ -79,8 +79,10 @@ class HaproxyProcess:
         entrypoints: Mapping[str, int],
         host: str = "127.0.0.1",
         health_path: str = "/ready",
+        health_accept: str = "2xx",
     ) -> None:
-        self.settings = Settings(root, dict(sorted(entrypoints.items())), host, health_path)
+        entrypoints = dict(sorted(entrypoints.items()))
+        self.settings = Settings(root, entrypoints, host, health_path, health_accept)
         check_settings(self.settings)
         self.root = root
 

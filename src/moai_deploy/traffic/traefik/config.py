@@ -141,6 +141,9 @@ def _load_balancer(backend: WeightedBackend, health_path: str) -> Config:
     return {
         "loadBalancer": {
             "healthCheck": {
+                # A redirect is an answer: the app is alive. Followed, an http -> https
+                # redirect (no TLS on the instance's port) would mark a healthy server down.
+                "followRedirects": False,
                 "interval": HEALTH_INTERVAL,
                 "path": health_path,
                 "timeout": HEALTH_TIMEOUT,
