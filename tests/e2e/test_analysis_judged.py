@@ -101,7 +101,7 @@ def _assert_ended_on_stable(project_dir: Path, version: str) -> Any:
         release = project.ledger.find_release(project.service, ENV, version)
         assert release is not None and release.status == "aborted", release
         assert project.ledger.in_progress(project.service, ENV) == []
-        routing = project.router.current(project.route(ENV))
+        routing = project.router_for(ENV).current(project.route(ENV))
         live = project.ledger.live_release(project.service, ENV)
         assert routing is not None and live is not None
         assert [(b.name, b.weight) for b in routing.backends if b.weight] == [

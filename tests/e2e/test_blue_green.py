@@ -112,18 +112,18 @@ def test_switch_and_rollback_under_load_fail_no_request(project_dir: Path) -> No
 def test_changing_the_router_hands_the_live_routing_over(project_dir: Path, router: str) -> None:
     project = reopen(project_dir)
     operations.deploy(project, ENV, "v1")
-    before = project.proxy.chosen.process
+    before = project.proxy_for(ENV).chosen.process
     use_router(project_dir, next(r for r in ROUTERS if r != router))
     switched = reopen(project_dir)
     try:
-        switched.proxy.ensure_running()  # what the next deploy does first
+        switched.proxy_for(ENV).ensure_running()  # what the next deploy does first
 
         assert not before.is_running()  # the old router let go of the ports...
-        assert switched.proxy.is_running()
+        assert switched.proxy_for(ENV).is_running()
         assert _served_version(switched) == "1.0.0"  # ...the new one serves the same routing
-        assert switched.router.current(switched.route(ENV)) == project.router.current(
-            project.route(ENV)
-        )
+        assert switched.router_for(ENV).current(switched.route(ENV)) == project.router_for(
+            ENV
+        ).current(project.route(ENV))
         release = operations.deploy(switched, ENV, "v1b")
         assert release.status == "succeeded"
     finally:

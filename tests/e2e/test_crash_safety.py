@@ -200,7 +200,7 @@ def test_aborting_a_rolling_update_restores_the_old_instances_it_drained(
         assert aborted.status == "aborted"
         after = project.runtime_for(ENV).list("hello", ENV)
         assert sorted(i.version for i in after) == ["v1", "v1", "v1"]  # capacity is back
-        routing = project.router.current(project.route(ENV))
+        routing = project.router_for(ENV).current(project.route(ENV))
         assert routing is not None and len(routing.backends[0].urls) == 3
         assert _served(project_dir) == "1.0.0"
     finally:

@@ -67,7 +67,7 @@ def test_state_files_are_private_to_the_owner(project: Project, project_dir: Pat
     layout = project.layout
     # Instance logs per release (logs/ENV/release-N/), and moai-deploy's own action log.
     logs = [*sorted(layout.logs.rglob("*.log")), layout.logs / "moai-deploy.jsonl"]
-    router = project.proxy.chosen.process  # Traefik or HAProxy: both keep these two logs
+    router = project.proxy_for(ENV).chosen.process  # Traefik or HAProxy: both keep these two logs
     traefik_files = [router.access_log, router.log_file]  # type: ignore[attr-defined]
     supervisor_log = layout.supervisor / "supervisord.log"
     ledger = [layout.ledger_db, layout.ledger_db.with_name("ledger.sqlite3-wal")]

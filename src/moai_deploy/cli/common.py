@@ -113,14 +113,14 @@ def reporter_for(as_json: bool) -> Reporter:
 
 
 @contextmanager
-def rollout_reporter(project: Project, as_json: bool) -> Iterator[Reporter]:
+def rollout_reporter(project: Project, environment: str, as_json: bool) -> Iterator[Reporter]:
     """JSON lines for CI; on a terminal the live view with per-version traffic; else lines."""
     if as_json or not output.console.is_terminal:
         yield reporter_for(as_json)
         return
     from moai_deploy.cli.live import LiveReporter, TrafficStats
 
-    window_stats = project.traffic_stats()
+    window_stats = project.traffic_stats(environment)
 
     def stats(backend: str) -> TrafficStats | None:
         return window_stats(backend, 5.0)

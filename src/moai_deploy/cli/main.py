@@ -104,7 +104,7 @@ def deploy(
         options = operations.DeployOptions(
             lock_wait=parse_lock_wait(lock_wait), resume=resume, force_reason=reason
         )
-        with rollout_reporter(project, as_json) as reporter:
+        with rollout_reporter(project, environment, as_json) as reporter:
             release = operations.deploy(project, environment, version, reporter, options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
 
@@ -132,7 +132,7 @@ def rollback(
         if not as_json:
             console.print(f"[bold]rollback[/] {project.service} {environment}")
         options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
-        with rollout_reporter(project, as_json) as reporter:
+        with rollout_reporter(project, environment, as_json) as reporter:
             release = operations.rollback(project, environment, to, reporter, options)
         _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live again")
 

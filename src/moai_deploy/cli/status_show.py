@@ -90,5 +90,5 @@ def _show(statuses: list[EnvironmentStatus], layout: StateLayout, as_json: bool)
         raise ReleaseFailedError(
             f"the router is down: {', '.join(down)} not served (exit 1)\n"
             "    fix: the next deploy, rollback or retry starts it again; why it stopped: "
-            f"{layout.traefik / 'watchdog.log'}"
+            f"{layout.root / 'routers' / down[0]} (watchdog.log or haproxy.log)"
         )

@@ -175,7 +175,7 @@ def write_targets(project: Project, paths: StackPaths) -> int:
         runtime = project.runtime_for(environment)
         found = runtime.list(project.service, environment)
         count += targets.write_environment_targets(paths.targets, environment, found)
-    metrics = project.router_metrics_url()  # None: nothing of the router's to scrape
+    metrics = project.router_metrics_urls()  # one router per environment; none: HAProxy
     targets.write_traefik_target(paths.targets, project.service, metrics)
     return count
 

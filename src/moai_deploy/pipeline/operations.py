@@ -147,8 +147,8 @@ def resume_engine(
     reporter = LoggingReporter(reporter, project_action_log(project, environment))
     ctx = project.rollout_context(config, project.secrets(), reporter)
     ctx.runtime.preflight()
-    project.ensure_router()
-    return rollout_release.resume(ctx, release, actor(), project.analysis_gateway())
+    project.ensure_router(environment)
+    return rollout_release.resume(ctx, release, actor(), project.analysis_gateway(environment))
 
 
 def _run_new(
@@ -163,8 +163,8 @@ def _run_new(
         reporter = LoggingReporter(reporter, project_action_log(project, environment))
         ctx = project.rollout_context(config, project.secrets(), reporter)
         ctx.runtime.preflight()  # an unreachable engine fails before a release is recorded
-        project.ensure_router()
-        engine = rollout_release.begin(ctx, request, project.analysis_gateway())
+        project.ensure_router(environment)
+        engine = rollout_release.begin(ctx, request, project.analysis_gateway(environment))
         hooked.release_id = engine.release.id
         if gates is not None and gates.outcomes:
             record_gate_run(project.ledger, gates, project.service, engine.release.id)
@@ -289,12 +289,13 @@ def down(project: Project, environment: str, options: DeployOptions | None = Non
     with locked(project, environment, LockRequest(actor(), "down"), options or DeployOptions()):
         runtime = project.runtime_for(environment)
         instances = runtime.list(project.service, environment)
-        if project.router_running():
-            project.router.remove(project.route(environment))
+        if project.router_running(environment):
+            project.router_for(environment).remove(project.route(environment))
         runtime.stop([i.name for i in instances])
+        project.stop_router(environment)  # its own: no other environment goes through it
         if not any(driver.list() for driver in project.runtimes()):
             for driver in project.runtimes():
                 driver.shutdown_if_idle()
-            project.stop_router()
+            project.routers.stop_legacy()
         audit(project, environment, "down", "succeeded", stopped=len(instances))
         return len(instances)

