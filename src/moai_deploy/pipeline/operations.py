@@ -238,10 +238,8 @@ def _rollback_target(
             return release, release.version in window
     wanted = f"version {to!r}" if to else "an earlier version"
     known = ", ".join(sorted({r.version for r in earlier})) or "none"
-    raise BadInputError(
-        f"no succeeded release of {wanted} in {live.environment!r} to roll back to "
-        f"(succeeded earlier releases: {known})"
-    )
+    where = f"in {live.environment!r} to roll back to (succeeded earlier releases: {known})"
+    raise BadInputError(f"no succeeded release of {wanted} {where}")
 
 
 def _snapshot_for(project: Project, release: ReleaseRecord) -> Path:
@@ -284,7 +282,7 @@ def retry(
 
 
 def down(project: Project, environment: str, options: DeployOptions | None = None) -> int:
-    """Stop every instance of `environment` and its route; stop daemons left idle."""
+    """Stop every instance of `environment`, its route and its router; idle daemons too."""
     project.environment(environment)  # unknown name is bad input
     with locked(project, environment, LockRequest(actor(), "down"), options or DeployOptions()):
         runtime = project.runtime_for(environment)
@@ -292,7 +290,7 @@ def down(project: Project, environment: str, options: DeployOptions | None = Non
         if project.router_running(environment):
             project.router_for(environment).remove(project.route(environment))
         runtime.stop([i.name for i in instances])
-        project.stop_router(environment)  # its own: no other environment goes through it
+        project.stop_router(environment)
         if not any(driver.list() for driver in project.runtimes()):
             for driver in project.runtimes():
                 driver.shutdown_if_idle()
