@@ -1,19 +1,24 @@
 """Environments are isolated, on both routers: under load on one environment, another is
 added, deployed, re-ported and deployed again, and a third clashes with a taken port; the
-loaded environment fails no request. Figures are printed (run with -s)."""
+loaded environment fails no request. Figures are printed (run with -s). And the one router
+an older version shared between environments hands each over to its own."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from moai_deploy.errors import SpecError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
 from moai_deploy.pipeline import operations
+from moai_deploy.pipeline.routers import router_pair
 from moai_deploy.runtime.base import free_port
+from moai_deploy.runtime.local.daemon import wait_until
 
 from ..e2e.conftest import ROUTERS
 from .conftest import ENV, add_environment, edit_spec, reopen
@@ -29,6 +34,13 @@ def _deploy(project_dir: Path, environment: str, version: str) -> None:
         operations.deploy(project, environment, version)
     finally:
         project.close()
+
+
+def _served(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _failures(report: LoadReport) -> str:
@@ -72,3 +84,37 @@ def test_adding_reporting_and_a_port_clash_elsewhere_fail_nothing_here(
         f"{report.failed} of {report.total} failed on {ENV} ({_failures(report)})"
     )
     assert report.total > 500 and report.failed == 0
+
+
+@pytest.mark.parametrize("router", ROUTERS)
+def test_the_shared_router_of_an_older_version_hands_every_environment_over(
+    project_dir: Path, router: str
+) -> None:
+    _deploy(project_dir, ENV, "v1")
+    project = reopen(project_dir)
+    try:
+        routing = project.router_for(ENV).current(project.route(ENV))
+        assert routing is not None
+        # What an older version left: one router for every environment, no per-environment ones.
+        project.stop_router(ENV)
+        shutil.rmtree(project.layout.root / "routers")
+        root = project.layout.traefik if router == "traefik" else project.layout.root / "haproxy"
+        ports = {env: project.loaded.spec.port_of(env) for env in project.loaded.spec.environments}
+        spec = project.loaded.spec
+        legacy = router_pair(router, root, ports, spec.traffic.host, spec.service.ready_path)
+        legacy.router.set_weights(routing)
+        legacy.process.ensure_running()
+        url = f"http://127.0.0.1:{spec.port_of(ENV)}/"
+        assert wait_until(lambda: _served(url), 10)
+    finally:
+        project.close()
+
+    upgraded = reopen(project_dir)
+    try:
+        upgraded.ensure_router(ENV)  # what the next deploy does first
+        assert not legacy.process.is_running()
+        assert upgraded.router_running(ENV)
+        assert upgraded.router_for(ENV).current(upgraded.route(ENV)) == routing
+        assert wait_until(lambda: _served(url), 10)
+    finally:
+        upgraded.close()

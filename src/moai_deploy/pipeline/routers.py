@@ -82,7 +82,9 @@ class EnvironmentRouters:
     def busy_ports(self, environment: str) -> dict[str, int]:
         """The environment's entrypoints whose port a process other than its own router holds
         (another program, or another environment's router)."""
-        own = [pid for pair in self.proxy(environment).pairs() for pid in router_pids(pair.process)]
+        # A shared router of an older version holds them too, until it hands over.
+        pairs = [*self.proxy(environment).pairs(), *self.legacy()]
+        own = [pid for pair in pairs for pid in router_pids(pair.process)]
         return {
             entrypoint: port
             for entrypoint, port in self.entrypoints(environment).items()
