@@ -16,9 +16,9 @@ import pytest
 from moai_deploy.errors import SpecError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
 from moai_deploy.pipeline import operations
-from moai_deploy.pipeline.routers import router_pair
 from moai_deploy.runtime.base import free_port
 from moai_deploy.runtime.local.daemon import wait_until
+from moai_deploy.traffic.choose import router_pair
 
 from ..e2e.conftest import ROUTERS
 from .conftest import ENV, add_environment, edit_spec, reopen
@@ -98,10 +98,11 @@ def test_the_shared_router_of_an_older_version_hands_every_environment_over(
         # What an older version left: one router for every environment, no per-environment ones.
         project.stop_router(ENV)
         shutil.rmtree(project.layout.root / "routers")
-        root = project.layout.traefik if router == "traefik" else project.layout.root / "haproxy"
         ports = {env: project.loaded.spec.port_of(env) for env in project.loaded.spec.environments}
         spec = project.loaded.spec
-        legacy = router_pair(router, root, ports, spec.traffic.host, spec.service.ready_path)
+        legacy = router_pair(
+            router, project.layout.root, ports, spec.traffic.host, spec.service.ready_path
+        )
         legacy.router.set_weights(routing)
         legacy.process.ensure_running()
         url = f"http://127.0.0.1:{spec.port_of(ENV)}/"
