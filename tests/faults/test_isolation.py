@@ -98,11 +98,10 @@ def test_the_shared_router_of_an_older_version_hands_every_environment_over(
         # What an older version left: one router for every environment, no per-environment ones.
         project.stop_router(ENV)
         shutil.rmtree(project.layout.root / "routers")
-        ports = {env: project.loaded.spec.port_of(env) for env in project.loaded.spec.environments}
         spec = project.loaded.spec
-        legacy = router_pair(
-            router, project.layout.root, ports, spec.traffic.host, spec.service.ready_path
-        )
+        ports = {env: spec.port_of(env) for env in spec.environments}
+        ready = (spec.service.ready_path, spec.service.ready_status)
+        legacy = router_pair(router, project.layout.root, ports, spec.traffic.host, ready)
         legacy.router.set_weights(routing)
         legacy.process.ensure_running()
         url = f"http://127.0.0.1:{spec.port_of(ENV)}/"
