@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from moai_deploy.errors import BadInputError
-from moai_deploy.gates.provision import PINNED
 from moai_deploy.sbom import cyclonedx
 from moai_deploy.sbom.store import diff_sboms, load_sbom, store_sbom
 
@@ -87,7 +86,7 @@ def test_unprovisionable_tool_is_a_clear_error(
     monkeypatch.setattr(cyclonedx, "find_tool", lambda name: None)
     monkeypatch.setattr(cyclonedx, "module_here", lambda: False)
     monkeypatch.setenv("MOAI_DEPLOY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setitem(PINNED, "cyclonedx-py", ("cyclonedx-bom", "999.0.0"))
+    monkeypatch.setattr(cyclonedx, "PINNED_VERSION", "999.0.0")
     with pytest.raises(cyclonedx.SbomError, match="pip install cyclonedx-bom"):
         cyclonedx.from_freeze(FREEZE_A)
 
@@ -95,3 +94,18 @@ def test_unprovisionable_tool_is_a_clear_error(
 def test_a_failing_tool_run_is_reported(tmp_path: Path) -> None:
     with pytest.raises(cyclonedx.SbomError, match="exited"):
         cyclonedx.from_python(tmp_path / "no-such-python")
+
+
+def test_a_poetry_table_without_a_name_does_not_fail_the_sbom(tmp_path: Path) -> None:
+    # Poetry 2 projects: PEP 621 [project] plus `[tool.poetry] package-mode = false`, which
+    # cyclonedx-py reads first and fails on ("CDX > 'name'"): the SBOM goes without a root.
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "polls"\nversion = "0.3.5"\n\n[tool.poetry]\npackage-mode = false\n'
+    )
+    bom = cyclonedx.from_freeze(FREEZE_A, pyproject)
+    assert cyclonedx.packages(bom)["fastapi"] == "0.110.0"
+    named = tmp_path / "named" / "pyproject.toml"
+    named.parent.mkdir()
+    named.write_text('[project]\nname = "shop"\nversion = "1.0.0"\n')
+    assert cyclonedx.from_freeze(FREEZE_A, named)["metadata"]["component"]["name"] == "shop"

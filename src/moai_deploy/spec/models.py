@@ -77,6 +77,12 @@ class ServiceSpec(Section):
     workdir: str = Field(
         default=".", description="Folder inside the project the command runs in (relative)."
     )
+    dev_dependencies: bool = Field(
+        default=False,
+        description="Install the project's dev/test dependencies into each release's "
+        "environment too (local runtime), for code that imports a dev-only package "
+        "unconditionally, e.g. Django settings listing debug_toolbar in INSTALLED_APPS.",
+    )
     release_command: Commands = Field(
         default=(),
         description="Runs once per release, in the new release's code, environment and "

@@ -89,7 +89,7 @@ class LocalRuntime:
     def _python(self, snapshot: Path) -> PythonEnv:
         if self.service.python is not None:
             return interpreter_env(self.service.python)
-        return ensure_env(snapshot, self.settings.cache_dir)
+        return ensure_env(snapshot, self.settings.cache_dir, dev=self.service.dev_dependencies)
 
     def _env_of(self, artifact: Artifact) -> PythonEnv:
         python, bin_dir = artifact.facts.get("python"), artifact.facts.get("bin_dir")
