@@ -4,7 +4,8 @@ Run by hand: `python bench/api.py [--clients 50] [--seconds 10] [--subscribers 1
 A real `moai-deploy server` process serves a scratch copy of the example service.
 
 - status: GET /api/v1/environments/demo (live status: runtime, router, readiness probes)
-  from `--clients` concurrent keep-alive clients for `--seconds`, first with nothing
+  from `--clients` concurrent keep-alive clients (each connected, one untimed request,
+  before the clock starts) for `--seconds`, first with nothing
   happening (the baseline, same run), then while a canary walks 25 % -> 50 % -> 100 %
   under traffic; prints p50/p99 of each and the ratio;
 - fan-out: `--subscribers` SSE streams on /api/v1/events; 20 events appended to the
@@ -56,13 +57,16 @@ def _client(base: str, token: str, timeout: float) -> httpx.AsyncClient:
 async def _status_load(base: str, token: str, clients: int, seconds: float) -> list[float]:
     latencies: list[float] = []
     pool = [_client(base, token, 30) for _ in range(clients)]  # made before the clock starts
+    path = f"/api/v1/environments/{ENVIRONMENT}"
+    # each client's connection is open before the clock starts (steady state, not set-up)
+    await asyncio.gather(*(http.get(path) for http in pool))
     deadline = time.monotonic() + seconds
 
     async def client(http: httpx.AsyncClient) -> None:
         async with http:
             while time.monotonic() < deadline:
                 start = time.perf_counter()
-                response = await http.get(f"/api/v1/environments/{ENVIRONMENT}")
+                response = await http.get(path)
                 response.raise_for_status()
                 latencies.append(time.perf_counter() - start)
 
