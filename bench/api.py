@@ -63,12 +63,14 @@ async def _status_load(base: str, token: str, clients: int, seconds: float) -> l
     deadline = time.monotonic() + seconds
 
     async def client(http: httpx.AsyncClient) -> None:
-        async with http:
+        try:
             while time.monotonic() < deadline:
                 start = time.perf_counter()
                 response = await http.get(path)
                 response.raise_for_status()
                 latencies.append(time.perf_counter() - start)
+        finally:
+            await http.aclose()
 
     await asyncio.gather(*(client(http) for http in pool))
     return latencies
