@@ -104,3 +104,26 @@ def test_secret_references_are_not_secrets_but_values_are(tmp_path: Path) -> Non
     root = _project(tmp_path, {"moai-deploy.yaml": spec, "settings.py": code})
     result = _run(root, GatesSpec(), "secrets")["secrets"].result  # type: ignore[attr-defined]
     assert [(f.file, f.line) for f in result.findings] == [("settings.py", 1)]
+
+
+def test_secrets_gate_ignores_what_frameworks_write_and_still_finds_a_key(tmp_path: Path) -> None:
+    # Every Alembic project (revision ids, alembic.ini's template URL) and every page with a
+    # CDN's subresource integrity hash was "a secret" to detect-secrets: a blocked deploy.
+    sri = "sha384-xOolHFLEh07PJGoPkLv1IbcEPTNtaed2xpHsD9ESMhqIYd0nLMwNLD69Npy4HI+N"
+    root = _project(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+            "alembic/versions/0909f24dfb8a_users.py": (
+                '"""users\n\nRevision ID: 0909f24dfb8a\nRevises: 1a2b3c4d5e6f\n"""\n'
+                "revision: str = '0909f24dfb8a'\ndown_revision = '1a2b3c4d5e6f'\n"
+            ),
+            "templates/base.html": f'<link href="x.css"\n      integrity="{sri}">\n',
+        },
+    )
+    clean = _run(root, GatesSpec(), "secrets")
+    assert clean["secrets"].result.findings == ()  # type: ignore[attr-defined]
+    key = "AKIA" + "ZQ3DT6PQ2VXKMFUL"  # an AWS access key id shape, split so we pass our own gate
+    (root / "settings.py").write_text(f'AWS_ACCESS_KEY_ID = "{key}"\n')
+    found = _run(root, GatesSpec(), "secrets")["secrets"].result.findings  # type: ignore[attr-defined]
+    assert [(f.file, f.line) for f in found] == [("settings.py", 1)]

@@ -69,6 +69,17 @@ def _has_section(ctx: GateContext, section: str) -> bool:
     return pyproject.is_file() and f"[{section}]" in pyproject.read_text(errors="replace")
 
 
+# Lines frameworks write that detect-secrets takes for secrets on every project that has
+# them: Alembic's revision ids and its alembic.ini template URL, and HTML subresource
+# integrity hashes (`<link integrity="sha384-...">` for a CDN's Bootstrap).
+KNOWN_NOT_SECRETS = (
+    r"^\s*(down_)?revision\b[^=]*=\s*['\"][0-9a-f]{12}['\"]",
+    r"^(Revision ID|Revises): [0-9a-f]{12}",
+    r"driver://user:pass@localhost/dbname",
+    r"integrity=['\"]sha(256|384|512)-[A-Za-z0-9+/=]+['\"]",
+)
+
+
 class SecretsGate(BaseGate):
     name: ClassVar[str] = "secrets"
     description: ClassVar[str] = "hard-coded secrets (detect-secrets)"
@@ -82,7 +93,9 @@ class SecretsGate(BaseGate):
         files = [f for f in files if f != opts.baseline]
         report = ctx.work_dir / "detect-secrets.json"
         tool = ctx.executable("detect-secrets")
-        out = run_tool(tool, ["scan", *opts.args, *files], ctx.project_dir, opts.timeout)
+        known = [arg for line in KNOWN_NOT_SECRETS for arg in ("--exclude-lines", line)]
+        args = ["scan", *known, *opts.args, *files]
+        out = run_tool(tool, args, ctx.project_dir, opts.timeout)
         report.write_text(out.stdout)
         if out.returncode != 0:
             return ctx.error(self.name, f"detect-secrets exited {out.returncode}: {out.tail()}")
