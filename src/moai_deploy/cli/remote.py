@@ -28,6 +28,7 @@ from moai_deploy.errors import (
 
 DEFAULT_TOKEN_FILE = Path("~/.config/moai-deploy/token")
 POLL = 0.3  # seconds between two looks at a running job
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 _FIX = {
     401: "pass a live token: --token-file PATH (mode 0600), MOAI_DEPLOY_TOKEN or --token",
     403: "use a token whose role (and environment scope) allows this",
@@ -153,16 +154,23 @@ class RemoteControl:
         """Start a long operation and follow its job until it is done, or until its phase
         is one of `leave_at` (the server carries the rest: e.g. `live`, `waiting`)."""
         job: dict[str, Any] = self.post(path, {**body, "wait": False})
-        while True:
-            if progress is not None:
-                progress(job)
-            if job["state"] == "failed":
-                code = job.get("exit_code") or EXIT_RELEASE_FAILED
-                raise RemoteError(str(job.get("error")), int(code))
-            if job["state"] == "succeeded" or job.get("phase") in leave_at:
-                return job
-            time.sleep(POLL)
-            job = self.get(f"/jobs/{job['id']}")
+        try:
+            while True:
+                if progress is not None:
+                    progress(job)
+                if job["state"] == "failed":
+                    code = job.get("exit_code") or EXIT_RELEASE_FAILED
+                    raise RemoteError(str(job.get("error")), int(code))
+                if job["state"] == "succeeded" or job.get("phase") in leave_at:
+                    return job
+                time.sleep(POLL)
+                job = self.get(f"/jobs/{job['id']}")
+        except KeyboardInterrupt:  # the caller leaves; the work is the server's
+            raise RemoteError(
+                f"stopped following job {job['id']}; the server carries it on\n"
+                f"    see: moai-deploy --server {self.url} status (or history)",
+                EXIT_INTERRUPTED,
+            ) from None
 
 
 def connect(url: str, token: str | None, token_file: Path | None) -> RemoteControl:

@@ -4,13 +4,17 @@ without ever showing the token."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ...server_process import cli, running_server
+from ...server_process import CLI, cli, running_server
 
 pytestmark = pytest.mark.slow  # a real server process per test module
 
@@ -58,6 +62,8 @@ def test_reads_and_refusals_map_to_exit_codes(
         (deployer, ("retry", "staging"), 2, "not aborted or failed"),
         (deployer, ("pause", "staging"), 2, "HTTP 400"),
         (tokens["approver"], ("approve", "production"), 2, "HTTP 4"),
+        (deployer, ("ship",), 2, "no `pipeline:` section"),
+        (tokens["staging-deployer"], ("ship",), 2, "HTTP 403"),
     ]
     for token, args, code, text in cases:
         done = _remote(server, token, *args)
@@ -135,5 +141,24 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     assert resumed.returncode == 0 and "resumed release" in resumed.stdout, resumed.stderr
     aborted = _remote(server, tokens["deployer"], "abort", "production")
     assert aborted.returncode == 0 and "(aborted)" in aborted.stdout, aborted.stderr
+
+    # --wait follows the release until it ends; Ctrl-C leaves it to the server
+    env = {**os.environ, "MOAI_DEPLOY_SERVER": server, "MOAI_DEPLOY_TOKEN": tokens["deployer"]}
+    waiting = subprocess.Popen(
+        [CLI, "deploy", "production", "--version", "v1", "--wait"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for _ in range(100):  # until the server has the release waiting for approvals
+        status = _remote(server, tokens["viewer"], "status", "production", "--json")
+        if status.returncode == 0 and json.loads(status.stdout)[0]["unfinished"]:
+            break
+        time.sleep(0.3)
+    waiting.send_signal(signal.SIGINT)
+    out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, out + err
+    assert "stopped following job" in err and "Traceback" not in err
+    still = _remote(server, tokens["viewer"], "status", "production", "--json")
+    assert '"status": "in_progress"' in still.stdout  # the server still holds it
+    assert _remote(server, tokens["deployer"], "abort", "production").returncode == 0
     history = _remote(server, tokens["viewer"], "history", "production", "--json")
-    assert history.stdout.count('"status": "aborted"') == 2, history.stdout
+    assert history.stdout.count('"status": "aborted"') == 3, history.stdout
