@@ -5,7 +5,10 @@ Alertmanager delivers it to moai-deploy's receiver (alert log, then the spec's w
 `alert_firing` notification), and the watch rolls the release back within its window, with
 0 % of the traffic on the bad version afterwards.
 
-Short windows keep it quick: scrape and evaluation every 1 s, rate over 5 s, `for: 2s`.
+Short windows keep it quick: scrape and evaluation every 1 s, rate over 10 s, `for: 2s`.
+A 10 s rate window holds ~10 scrapes, so a late scrape on a loaded machine does not leave the
+ratio without data (which resets a pending alert); the 90 s watch leaves room for the switch
+and the alert's pending time after the fault starts.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ pytestmark = pytest.mark.slow
 FAST = {
     "scrape_interval": "1s",
     "evaluation_interval": "1s",
-    "rate_window": "5s",
+    "rate_window": "10s",
     "alerts": {"high_error_rate": {"duration": "2s"}},
     "watch": {"poll_interval": "0.5s"},
 }
@@ -55,7 +58,7 @@ def _make_v3_faulty(project_dir: Path) -> None:
     version = project_dir / "app" / "version.py"
     version.write_text(version.read_text().replace('"2.0.0"', '"3.0.0"'))
     env = {"LOG_LEVEL": "INFO", "HELLO_ERROR_RATE": "0.5", "HELLO_FAULT_AFTER": str(FAULT_AFTER)}
-    edit_spec(project_dir, ENV, env=env, monitoring=_monitoring("60s"))
+    edit_spec(project_dir, ENV, env=env, monitoring=_monitoring("90s"))
 
 
 class _Webhook:
@@ -118,6 +121,7 @@ def _delivered(alerts_log: Path, version: str, timeout: float = 60) -> dict[str,
     raise AssertionError(f"Alertmanager delivered no HighErrorRate for {version}")
 
 
+@pytest.mark.timeout(420)  # three deploys, a monitoring stack and a 90 s watch window
 def test_watch_passes_a_healthy_release_and_rolls_back_a_fault_after_the_switch(
     project_dir: Path,
 ) -> None:
@@ -145,7 +149,7 @@ def test_watch_passes_a_healthy_release_and_rolls_back_a_fault_after_the_switch(
         project.close()
         project = reopen(project_dir)  # the spec changed
         recorder = Recorder()
-        load = start_load_in_background(url, duration=150, concurrency=4)
+        load = start_load_in_background(url, duration=200, concurrency=4)
         try:
             with pytest.raises(ReleaseFailedError, match="HighErrorRate for v3 firing"):
                 operations.deploy(project, ENV, "v3", recorder)
@@ -179,7 +183,7 @@ def test_watch_passes_a_healthy_release_and_rolls_back_a_fault_after_the_switch(
     assert after and all(s.version == "2.0.0" and not s.failed for s in after)  # 0 % on v3
     figure = last_bad - onset
     print(f"post-deploy watch: fault onset -> traffic back on v2: {figure:.2f} s")
-    assert figure < 60  # inside the watch window
+    assert figure < 90  # inside the watch window
 
     assert shown.exit_code == 0 and "prometheus" in shown.output, shown.output
     assert "targets:" in shown.output
