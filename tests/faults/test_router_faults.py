@@ -17,6 +17,7 @@ from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.local.daemon import pid_alive, wait_until
 
+from ..e2e.conftest import ROUTERS
 from .conftest import ENV
 from .load import figures
 
@@ -30,9 +31,10 @@ def _url(project: Project, environment: str = ENV) -> str:
 
 
 def _state(project: Project) -> dict[str, object]:
-    data: dict[str, object] = json.loads(
-        (project.routers.root(ENV, "traefik") / "state.json").read_text()
-    )
+    """The router watchdog's report (Traefik's or HAProxy's: both are supervised)."""
+    process = project.proxy_for(ENV).chosen.process
+    state_file = process.supervisor.state_file  # type: ignore[attr-defined]
+    data: dict[str, object] = json.loads(state_file.read_text())
     return data
 
 
@@ -54,8 +56,8 @@ def _status_exit(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     return exited.value.code if isinstance(exited.value.code, int) else 0
 
 
-@pytest.mark.parametrize("router", ["traefik"])  # the supervised router (watchdog)
-def test_traefik_sigkill_is_served_again_at_once_without_404s_and_status_sees_a_dead_router(
+@pytest.mark.parametrize("router", ROUTERS)
+def test_router_sigkill_is_served_again_at_once_without_404s_and_status_sees_a_dead_router(
     project: Project, project_dir: Path, monkeypatch: pytest.MonkeyPatch, router: str
 ) -> None:
     operations.deploy(project, ENV, "v1")
@@ -67,14 +69,14 @@ def test_traefik_sigkill_is_served_again_at_once_without_404s_and_status_sees_a_
     os.kill(serving, signal.SIGKILL)
     report = load.result(timeout=60)
     kill = figures(report, fault_at)
-    print("\n" + kill.describe("Traefik SIGKILL"))
+    print("\n" + kill.describe(f"{router} SIGKILL"))
     assert kill.not_found_after == 0
     assert kill.served_again_after < 2.0
     assert kill.failed <= CLIENTS  # at most the requests in flight on the killed process
     assert project.proxy_for(ENV).chosen.process.restarts()  # type: ignore[attr-defined] == 1
     assert _status_exit(project_dir, monkeypatch) == 0
 
-    # The whole router killed (watchdog and both Traefiks): status says so, exit non-zero.
+    # The whole router killed (watchdog and both routers): status says so, exit non-zero.
     state = _state(project)
     pids = [int(str(state["watchdog_pid"]))] + [int(str(g["pid"])) for g in _generations(project)]
     for pid in pids:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
 import stat
 import sys
 import threading
@@ -208,11 +210,68 @@ def test_state_is_private_to_its_owner(
     a, b = backends
     HaproxyRouter(haproxy).set_weights(weights(a, 50, b, 50))
     assert stat.S_IMODE(haproxy.root.stat().st_mode) == 0o700
-    socket = haproxy.root / "admin.sock"
+    pid = haproxy.pid()
+    assert pid is not None
+    socket = haproxy.settings.socket(pid)
     assert stat.S_ISSOCK(socket.stat().st_mode) and stat.S_IMODE(socket.stat().st_mode) == 0o600
     written = ["haproxy.cfg", "versions.map", "slots.json", "state.json", f"routes/{ROUTE}.json"]
+    written += ["metrics.auth", "access.log", "watchdog.log", "supervise.json"]
     for path in (haproxy.root / name for name in written):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_its_prometheus_exporter_answers_its_owner_only(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    HaproxyRouter(haproxy).set_weights(weights(a, 50, b, 50))
+    served(haproxy, 4)
+    url = haproxy.metrics_url
+    assert httpx.get(url, timeout=5).status_code == 401  # anyone on the host: no
+    wrong = httpx.get(url, auth=("moai-deploy", "guess-guess-guess-guess"), timeout=5)
+    assert wrong.status_code == 401
+    user, password = haproxy.metrics_credentials()
+    answer = httpx.get(url, auth=(user, password), timeout=5)
+    assert answer.status_code == 200
+    assert 'haproxy_backend_http_responses_total{proxy="production",code="2xx"}' in answer.text
+    assert httpx.get(url.replace("/metrics", "/"), auth=(user, password)).status_code == 403
+
+
+def test_a_killed_haproxy_is_replaced_by_its_standby_with_the_latest_weights(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    a, b = backends
+    router = HaproxyRouter(haproxy)
+    state = haproxy.supervisor.state()
+    deadline = time.monotonic() + 20
+    while state is None or len([g for g in state.generations if g.ready]) < 2:
+        assert time.monotonic() < deadline, f"no warm standby: {state}"
+        time.sleep(0.1)
+        state = haproxy.supervisor.state()
+    serving, standby = state.generations[0].pid, state.generations[1].pid
+    # Changed at run time, after both started: the standby must have it too.
+    router.set_weights(weights(a, 0, b, 100))
+    router.verify(weights(a, 0, b, 100), timeout=5)
+    os.kill(serving, signal.SIGKILL)
+    killed_at = time.monotonic()
+    with httpx.Client(base_url=haproxy.entrypoint_url("production"), timeout=5) as client:
+        while True:
+            try:
+                first = client.get("/")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() - killed_at < 2.0, "not served again within 2 s"
+                time.sleep(0.01)
+        answers = Counter([first.text, *(client.get("/").text for _ in range(20))])
+    assert answers == Counter({b.name: 21})  # the standby serves the latest weights
+    assert haproxy.pid() == standby
+    assert haproxy.restarts() >= 1
+    deadline = time.monotonic() + 20
+    while len(haproxy.apis()) < 2:  # a new standby, and it gets the next change as well
+        assert time.monotonic() < deadline, "no new standby after the kill"
+        time.sleep(0.1)
+    router.set_weights(weights(a, 100, b, 0))
+    router.verify(weights(a, 100, b, 0), timeout=10)
 
 
 def test_the_request_log_gives_per_version_counts_errors_and_latency(

@@ -13,6 +13,7 @@ from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
 from moai_deploy.traffic.haproxy.config import (
     Settings,
     check_routing,
+    check_settings,
     render,
     render_map,
     routing_from_json,
@@ -151,13 +152,18 @@ def test_render_has_a_frontend_and_backend_per_entrypoint_with_the_routed_server
     routing = _routing(("blue", 90, 2), ("green", 10, 1))
     slots = {"production": assign("production", {}, servers(routing))}
     text = render(SETTINGS, [routing], slots)
-    assert "frontend production\n    bind 127.0.0.1:8082" in text
-    assert "frontend staging\n    bind 127.0.0.1:8081" in text
+    # The watchdog's sockets by descriptor, entrypoints by name (production 3, staging 4).
+    assert "frontend production\n    bind fd@3\n" in text
+    assert "frontend staging\n    bind fd@4\n" in text
+    checked = render(SETTINGS, [routing], slots, check=True)  # for `haproxy -c`: addresses
+    assert "frontend production\n    bind 127.0.0.1:8082" in checked
+    assert "frontend staging\n    bind 127.0.0.1:8081" in checked
     assert "option httpchk GET /ready" in text
     assert "server production.s1 127.0.0.1:40000 weight 9 check" in text
     assert "server production.s3 127.0.0.1:40100 weight 2 check" in text
     assert "server production.s4 127.0.0.1:1 weight 0 disabled check" in text
-    assert "stats socket unix@admin.sock mode 600 level admin" in text
+    assert 'stats socket "unix@admin-${LISTEN_PID}.sock" mode 600 level admin' in text
+    assert "prometheus-exporter" not in text  # no password: no exporter
     staging = text.split("backend staging", 1)[1]
     assert staging.count(" server ") == SLOTS and staging.count(" disabled ") == SLOTS
     versions = render_map(SETTINGS, [routing], slots).splitlines()
@@ -170,6 +176,18 @@ def test_render_has_a_frontend_and_backend_per_entrypoint_with_the_routed_server
     assert len(versions) == 2 * SLOTS
 
 
+def test_the_exporter_has_its_own_descriptor_after_the_entrypoints_and_basic_auth() -> None:
+    settings = Settings(SETTINGS.root, SETTINGS.entrypoints, "127.0.0.1", metrics_password="p" * 20)
+    assert settings.listen_order() == ["production", "staging", "moai-metrics"]
+    text = render(settings, [], {})
+    metrics = text.split("frontend moai-metrics", 1)[1]
+    assert metrics.startswith("\n    bind fd@5\n")
+    assert "http-request auth realm moai-deploy unless { http_auth(moai-metrics-users) }" in text
+    assert f"user moai-deploy insecure-password {'p' * 20}" in text
+    with pytest.raises(TrafficError, match="metrics password"):
+        check_settings(Settings(SETTINGS.root, {}, "127.0.0.1", metrics_password="a b"))
+
+
 def test_static_hash_ignores_routings_but_not_entrypoints() -> None:
     grown = Settings(SETTINGS.root, {**SETTINGS.entrypoints, "demo": 8090}, "127.0.0.1")
     assert static_hash(SETTINGS) != static_hash(grown)
@@ -180,11 +198,12 @@ def test_static_hash_ignores_routings_but_not_entrypoints() -> None:
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is installed by .ci/run")
 def test_haproxy_itself_accepts_the_rendered_configuration(tmp_path: Path) -> None:
-    settings = Settings(tmp_path, {"production": 18082, "production-preview": 19082}, "0.0.0.0")
+    ports = {"production": 18082, "production-preview": 19082}
+    settings = Settings(tmp_path, ports, "0.0.0.0", metrics_password="m" * 24)
     config = tmp_path / "haproxy.cfg"
     routing = _routing(("blue", 75, 3), ("green", 25, 2))
     slots = {"production": assign("production", {}, servers(routing))}
-    config.write_text(render(settings, [routing], slots))
+    config.write_text(render(settings, [routing], slots, check=True))  # -c has no descriptors
     (tmp_path / "versions.map").write_text(render_map(settings, [routing], slots))
     checked = subprocess.run(
         ["haproxy", "-c", "-f", str(config)],
@@ -192,6 +211,7 @@ def test_haproxy_itself_accepts_the_rendered_configuration(tmp_path: Path) -> No
         capture_output=True,
         text=True,
         check=False,
+        env={"LISTEN_PID": "1", "PATH": "/usr/sbin:/usr/bin:/bin"},
     )
     assert checked.returncode == 0, checked.stderr
 

@@ -4,6 +4,10 @@ One frontend and one backend per entrypoint (both named after it), the backend w
 fixed pool of server slots (see `servers`). Versions get their share through per-server
 weights, which the runtime API changes without a reload; the file written from the same
 routings and slot assignments lets a restarted HAProxy serve the last routing at once.
+
+HAProxy runs supervised (`traffic.supervise`): the watchdog binds the ports and hands them
+over as descriptors 3, 4, ... (entrypoints by name, then the metrics port), so frontends
+bind `fd@N`; each process has its own runtime API socket, `admin-<pid>.sock`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from moai_deploy.traffic.haproxy.servers import Assignment, address, servers, sl
 GRACE_TIMEOUT_SECONDS = 10
 CHECK = "check inter 1s fastinter 500ms fall 2 rise 2"  # on the readiness path
 VERSIONS_MAP = "versions.map"  # slot -> version, relative to HAProxy's working directory
+SOCKET_NAME = "admin-{pid}.sock"  # relative to the working directory too (see _global)
+METRICS_USER = "moai-deploy"
+FIRST_FD = 3
 NO_VERSION = "-"
 # One JSON object per request on stdout (a file we own): the analysis reads it.
 LOG_FORMAT = (
@@ -29,7 +36,9 @@ LOG_FORMAT = (
     f'"version":"%[srv_name,map({VERSIONS_MAP},{NO_VERSION})]",'
     '"status":%ST,"ms":%Ta,"retries":%rc}'
 )
+METRICS_FRONTEND = "moai-metrics"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
 @dataclass(frozen=True)
@@ -43,10 +52,16 @@ class Settings:
     # The spec's `service.ready_status`: HAProxy's default takes 2xx and 3xx as up (it never
     # follows a redirect); `<500` also takes 4xx, as the rollout's own probe does.
     health_accept: str = "2xx"
+    metrics_password: str = ""  # the Prometheus exporter's basic auth ("" : no exporter)
 
-    @property
-    def socket(self) -> Path:
-        return self.root / "admin.sock"
+    def socket(self, pid: int) -> Path:
+        """The runtime API socket of the HAProxy process `pid`."""
+        return self.root / SOCKET_NAME.format(pid=pid)
+
+    def listen_order(self) -> list[str]:
+        """Names of the sockets handed over, in descriptor order from FIRST_FD."""
+        names = sorted(self.entrypoints)
+        return [*names, METRICS_FRONTEND] if self.metrics_password else names
 
 
 def check_name(name: str) -> None:
@@ -60,6 +75,8 @@ def check_settings(settings: Settings) -> None:
         check_name(name)
         if not 0 < port < 65536:
             raise TrafficError(f"invalid port {port} for entrypoint {name!r}")
+    if settings.metrics_password and not _PASSWORD.match(settings.metrics_password):
+        raise TrafficError("invalid metrics password for HAProxy (letters, digits, '-', '_')")
     # The path goes into a configuration line: no blanks, comments, quotes or escapes.
     if not re.match(r"^/[^\s#'\"\\]*$", settings.health_path):
         raise TrafficError(f"invalid health path for HAProxy: {settings.health_path!r}")
@@ -100,11 +117,12 @@ def normalized(routing: Routing) -> Routing:
 
 
 def _global(settings: Settings) -> list[str]:
+    socket = SOCKET_NAME.format(pid="${LISTEN_PID}")  # HAProxy expands it: its own pid
     return [
         "global",
         # Relative to HAProxy's working directory (the state folder): a unix socket path
         # is limited to ~100 bytes, which a deep project folder exceeds.
-        f"    stats socket unix@{settings.socket.name} mode 600 level admin",
+        f'    stats socket "unix@{socket}" mode 600 level admin',
         "    stats timeout 30s",
         "    log stdout format raw local0 info",
         f"    hard-stop-after {GRACE_TIMEOUT_SECONDS}s",
@@ -128,10 +146,39 @@ def _global(settings: Settings) -> list[str]:
     ]
 
 
-def _proxy(settings: Settings, entrypoint: str, port: int, slots: Mapping[str, str]) -> list[str]:
+def _bind(settings: Settings, name: str, port: int, check: bool) -> str:
+    """The frontend's socket: the watchdog's descriptor, or (for `haproxy -c`, which has
+    no descriptors) the address it stands for."""
+    if check:
+        return f"    bind {settings.host}:{port}"
+    return f"    bind fd@{FIRST_FD + settings.listen_order().index(name)}"
+
+
+def _metrics(settings: Settings, check: bool) -> list[str]:
+    """HAProxy's own Prometheus exporter, behind basic auth (the password is the owner's:
+    this file and `metrics.auth` are 0600)."""
+    if not settings.metrics_password:
+        return []
+    return [
+        "userlist moai-metrics-users",
+        f"    user {METRICS_USER} insecure-password {settings.metrics_password}",
+        "",
+        f"frontend {METRICS_FRONTEND}",
+        _bind(settings, METRICS_FRONTEND, 1, check),  # -c parses binds, never opens them
+        "    no log",
+        "    http-request auth realm moai-deploy unless { http_auth(moai-metrics-users) }",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    http-request deny",
+        "",
+    ]
+
+
+def _proxy(
+    settings: Settings, entrypoint: str, port: int, slots: Mapping[str, str], check: bool
+) -> list[str]:
     lines = [
         f"frontend {entrypoint}",
-        f"    bind {settings.host}:{port}",
+        _bind(settings, entrypoint, port, check),
         f"    default_backend {entrypoint}",
         "",
         f"backend {entrypoint}",
@@ -159,16 +206,20 @@ def _slots(routing: Routing | None, assignment: Mapping[str, str]) -> dict[str, 
 
 
 def render(
-    settings: Settings, routings: Iterable[Routing], assignments: Mapping[str, Assignment]
+    settings: Settings,
+    routings: Iterable[Routing],
+    assignments: Mapping[str, Assignment],
+    check: bool = False,
 ) -> str:
     """The whole configuration for `settings` serving `routings` through `assignments`
-    (entrypoint -> slot -> server key)."""
+    (entrypoint -> slot -> server key); `check`: the variant `haproxy -c` can parse."""
     check_settings(settings)
     by_entrypoint = {r.entrypoint: r for r in routings}
     lines = _global(settings)
     for entrypoint, port in sorted(settings.entrypoints.items()):
         slots = _slots(by_entrypoint.get(entrypoint), assignments.get(entrypoint, {}))
-        lines += _proxy(settings, entrypoint, port, slots)
+        lines += _proxy(settings, entrypoint, port, slots, check)
+    lines += _metrics(settings, check)
     return "\n".join(lines) + "\n"
 
 

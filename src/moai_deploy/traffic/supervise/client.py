@@ -83,6 +83,13 @@ class Supervisor:
         pids = [int(g["pid"]) for g in data.get("generations", []) if "pid" in g]
         return [pid for pid in pids if pid_alive(pid)]
 
+    def fingerprint(self) -> str:
+        """The fingerprint of the program the watchdog is told to run ("" : none)."""
+        try:
+            return str(json.loads(self.config.read_text()).get("fingerprint", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+
     def start(self, program: RouterProgram) -> None:
         """Run `program` supervised (a changed fingerprint hands over to new routers)."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

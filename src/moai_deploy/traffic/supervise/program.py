@@ -33,6 +33,12 @@ class RouterProgram:
     log_files: tuple[str, ...] = ()
     max_log_bytes: int = 10 * 1024 * 1024
     fingerprint: str = ""  # changes when a restart is needed (static config)
+    # The router's graceful stop (Traefik: SIGTERM; HAProxy: SIGUSR1, its soft stop).
+    stop_signal: int = 15
+    # Sent after a log file was rotated so the router reopens it; 0: the router cannot
+    # reopen (HAProxy logs to its stdout), so the file is copied aside and truncated.
+    reopen_signal: int = 10
+    stdout: str = ""  # a file the router's stdout appends to ("" : the watchdog's own)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,6 +54,9 @@ class RouterProgram:
             log_files=tuple(data.get("log_files", ())),
             max_log_bytes=int(data.get("max_log_bytes", 10 * 1024 * 1024)),
             fingerprint=str(data.get("fingerprint", "")),
+            stop_signal=int(data.get("stop_signal", 15)),
+            reopen_signal=int(data.get("reopen_signal", 10)),
+            stdout=str(data.get("stdout", "")),
         )
 
 

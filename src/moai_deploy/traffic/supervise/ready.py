@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ def _get(url: str, auth: list[str] | None, timeout: float) -> Any:
         return json.loads(response.read())
 
 
-def _traefik_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
+def _traefik_ready(check: dict[str, Any], ports: dict[str, int], timeout: float, pid: int) -> bool:
     wanted = {f"{path.stem}@file" for path in Path(check["dynamic_dir"]).glob("*.yml")}
     wanted |= set(check.get("routers", []))
     url = f"http://127.0.0.1:{ports[check['api']]}/api/http/routers?per_page=1000"
@@ -31,20 +32,33 @@ def _traefik_ready(check: dict[str, Any], ports: dict[str, int], timeout: float)
     return wanted <= loaded
 
 
-def _http_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
+def _http_ready(check: dict[str, Any], ports: dict[str, int], timeout: float, pid: int) -> bool:
     url = f"http://127.0.0.1:{ports[check['port']]}{check.get('path', '/')}"
     request = urllib.request.Request(url)
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
         return bool(200 <= response.status < 300)
 
 
-READY_CHECKS = {"traefik": _traefik_ready, "http": _http_ready}
+def _haproxy_ready(check: dict[str, Any], ports: dict[str, int], timeout: float, pid: int) -> bool:
+    """HAProxy serves its configuration file (which holds the routings) once its runtime
+    API answers: `admin-<pid>.sock`, relative to the watchdog's working directory."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(check["socket"].format(pid=pid))
+        sock.sendall(b"show info\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return f"Pid: {pid}\n".encode() in answer
 
 
-def is_ready(check: dict[str, Any], ports: dict[str, int], timeout: float) -> bool:
-    """Whether the generation with `ports` passes `check` (False on any error)."""
+READY_CHECKS = {"traefik": _traefik_ready, "http": _http_ready, "haproxy": _haproxy_ready}
+
+
+def is_ready(check: dict[str, Any], ports: dict[str, int], timeout: float, pid: int = 0) -> bool:
+    """Whether the generation `pid` with `ports` passes `check` (False on any error)."""
     probe = READY_CHECKS[check["kind"]]
     try:
-        return probe(check, ports, timeout)
+        return probe(check, ports, timeout, pid)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False

