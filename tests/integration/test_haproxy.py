@@ -215,7 +215,7 @@ def test_state_is_private_to_its_owner(
     socket = haproxy.settings.socket(pid)
     assert stat.S_ISSOCK(socket.stat().st_mode) and stat.S_IMODE(socket.stat().st_mode) == 0o600
     written = ["haproxy.cfg", "versions.map", "slots.json", "state.json", f"routes/{ROUTE}.json"]
-    written += ["metrics.auth", "access.log", "watchdog.log", "supervise.json"]
+    written += ["metrics.password", "access.log", "watchdog.log", "supervise.json"]
     for path in (haproxy.root / name for name in written):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 

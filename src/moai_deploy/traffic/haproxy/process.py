@@ -91,9 +91,9 @@ class HaproxyProcess:
         return self.root / "slots.json"
 
     @property
-    def metrics_auth_file(self) -> Path:
-        """`user:password` for the Prometheus exporter's basic auth (0600)."""
-        return self.root / "metrics.auth"
+    def metrics_password_file(self) -> Path:
+        """The Prometheus exporter's basic-auth password (user METRICS_USER; 0600)."""
+        return self.root / "metrics.password"
 
     @property
     def metrics_url(self) -> str:
@@ -104,15 +104,14 @@ class HaproxyProcess:
         return f"http://127.0.0.1:{self._metrics_port()}/metrics"
 
     def metrics_credentials(self) -> tuple[str, str]:
-        """The exporter's (user, password), created on first use."""
-        try:
-            user, _, password = self.metrics_auth_file.read_text().strip().partition(":")
-            if user == METRICS_USER and password:
-                return user, password
-        except OSError:
-            pass
+        """The exporter's (user, password), the password created on first use."""
+        with contextlib.suppress(OSError):
+            password = self.metrics_password_file.read_text().strip()
+            if password:
+                return METRICS_USER, password
         password = secrets.token_urlsafe(24)
-        private_file(self.metrics_auth_file).write_text(f"{METRICS_USER}:{password}\n")
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_file(self.metrics_password_file).write_text(password)
         return METRICS_USER, password
 
     def apis(self) -> dict[int, RuntimeApi]:
