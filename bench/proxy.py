@@ -8,7 +8,8 @@ order rotates every round; ratios are of each run to its own baseline):
 - throughput and p50/p99 latency with keep-alive clients (wrk), and with a new
   connection per request (wrk, `Connection: close`);
 - CPU per request of the proxy's processes (utime+stime from /proc, over the keep-alive
-  run) and their memory (RSS summed over the process tree, after the run);
+  run) and their memory (RSS summed over the process tree, after the run; for Traefik and
+  HAProxy the tree is the watchdog, the serving router and its warm standby);
 - time from a weight change (100/0 -> 0/100 and back) to the new weights being served:
   until 10 fresh-connection requests in a row all come from the new instance;
 - failed requests seen by keep-alive clients (the project's own load generator) during
@@ -249,8 +250,10 @@ class Shipped(Proxy):
         self._router.set_weights(_routing(self._a, self._b, wa, wb))
 
     def pid(self) -> int:
+        """The router's watchdog: CPU and memory are of it and both of its generations
+        (the serving router and its warm standby), the whole cost as shipped."""
         state = json.loads(((self._root / self.name) / "state.json").read_text())
-        return int(state["pid"])
+        return int(state["watchdog_pid"])
 
     def stop(self) -> None:
         if self._process is not None:

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from moai_deploy.analysis.base import AnalysisPhase, Measurement
+from moai_deploy.analysis.registry import check_metric
 from moai_deploy.analysis.tally import MeasurementJudge
 from moai_deploy.spec.analysis import (
     AnalysisSpec,
@@ -36,8 +37,18 @@ def test_the_provider_type_may_be_left_out_and_unknown_types_are_named() -> None
         {"name": "p", "success_condition": "result < 1", "provider": {"measure": "latency"}}
     )
     assert metric.resolved()[0].provider == TraefikProvider(measure="latency")
-    with pytest.raises(ValidationError, match="'traefik', 'prometheus'"):
+    with pytest.raises(ValidationError, match="'router', 'prometheus'"):
         spec({"name": "p", "success_condition": "result < 1", "provider": {"type": "datadog"}})
+
+
+def test_traefik_is_the_former_name_of_the_router_provider() -> None:
+    old = spec({"name": "p", "success_condition": "result < 1", "provider": {"type": "traefik"}})
+    new = spec({"name": "p", "success_condition": "result < 1", "provider": {"type": "router"}})
+    assert isinstance(old.resolved()[0].provider, TraefikProvider)
+    assert old.resolved()[0].provider.type == "traefik"
+    assert new.resolved()[0].provider.type == "router"
+    assert check_metric(old.resolved()[0]) is None
+    assert check_metric(new.resolved()[0]) is None
 
 
 def test_durations_accept_strings_and_numbers() -> None:

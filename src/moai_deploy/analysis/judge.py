@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from moai_deploy.analysis.base import AnalysisPhase, MeasureTarget, SampleSource
-from moai_deploy.spec.analysis import JudgeSpec
+from moai_deploy.spec.judge import JudgeSpec
 
 Classification = Literal["pass", "high", "low", "nodata"]
 Verdict = Literal["pass", "marginal", "fail", "nodata"]

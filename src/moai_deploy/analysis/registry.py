@@ -23,7 +23,7 @@ from moai_deploy.spec.analysis import MetricSpec
 class ProviderSetup:
     """What providers may need from the project (the composition root builds it)."""
 
-    router_metrics: Callable[[], MetricProvider]  # the router's own: `type: traefik` metrics
+    router_metrics: Callable[[], MetricProvider]  # the router's own: `type: router` metrics
     samples: Callable[[], SampleSource]  # per-request samples of the router, for judges
 
 
@@ -100,5 +100,6 @@ def _prometheus_reachable(spec: Any) -> str | None:
     return None
 
 
-register("traefik", _router)  # the router's own metrics, whichever router it is
+register("router", _router)  # the router's own metrics, whichever router it is
+register("traefik", _router)  # its former name
 register("prometheus", _prometheus, _prometheus_reachable)

@@ -23,7 +23,8 @@ from moai_deploy.analysis.base import (
 from moai_deploy.analysis.judge import JudgeResult, judge_target
 from moai_deploy.analysis.measuring import measure_safely
 from moai_deploy.analysis.tally import MeasurementJudge, MetricTally, run_phase
-from moai_deploy.spec.analysis import AnalysisSpec, JudgeSpec, MetricSpec
+from moai_deploy.spec.analysis import AnalysisSpec, MetricSpec
+from moai_deploy.spec.judge import JudgeSpec
 
 JUDGE_METRIC = "judge"  # the name the statistical judge's verdict is recorded under
 

@@ -15,6 +15,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from moai_deploy.analysis.conditions import parse_condition
 from moai_deploy.spec._base import Section
 from moai_deploy.spec._types import Seconds
+from moai_deploy.spec.judge import JudgeSpec
 
 MetricName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 Measure = Literal["success_rate", "error_rate", "latency", "error_rate_delta", "request_rate"]
@@ -29,11 +30,13 @@ TEMPLATES: dict[str, tuple[Measure, str, float]] = {
 TEMPLATE_ARGS = frozenset({"threshold"})
 
 
-class TraefikProvider(Section):
-    """Traefik's own Prometheus metrics, scraped directly (counter deltas per version)."""
+class RouterProvider(Section):
+    """The router's own per-version figures: Traefik's metrics or HAProxy's request log."""
 
-    type: Literal["traefik"] = Field(
-        default="traefik", description="Traefik's own Prometheus metrics, scraped directly."
+    type: Literal["router", "traefik"] = Field(
+        default="router",
+        description="The router's own figures (Traefik: its metrics, HAProxy: its request "
+        "log); `traefik` is the former name of the same provider.",
     )
     measure: Measure = Field(
         default="success_rate",
@@ -71,13 +74,14 @@ class PrometheusProvider(Section):
 
 
 def _provider_kind(value: Any) -> str:
-    # `type` may be left out: Traefik is the default provider.
-    kind = value.get("type", "traefik") if isinstance(value, dict) else getattr(value, "type", "")
-    return str(kind)
+    # `type` may be left out: the router's own figures are the default provider.
+    kind = value.get("type", "router") if isinstance(value, dict) else getattr(value, "type", "")
+    return "router" if kind == "traefik" else str(kind)
 
 
+TraefikProvider = RouterProvider  # its former name
 Provider = Annotated[
-    Annotated[TraefikProvider, Tag("traefik")] | Annotated[PrometheusProvider, Tag("prometheus")],
+    Annotated[RouterProvider, Tag("router")] | Annotated[PrometheusProvider, Tag("prometheus")],
     Discriminator(_provider_kind),
 ]
 
@@ -104,8 +108,6 @@ _LIMIT_DOCS = {
     "ends the metric in error.",
     "dry_run": "Measure and report, but never decide the verdict.",
     "delay": "Wait this long before the first measurement window opens.",
-    "judge": "Judge errors in a row tolerated (e.g. an unreadable access log), retried each "
-    "interval; one more ends the analysis in error.",
 }
 
 
@@ -114,8 +116,8 @@ class MetricSpec(Section):
 
     name: MetricName = Field(description="Metric name, shown in the ledger and live view.")
     provider: Provider = Field(
-        default_factory=TraefikProvider,
-        description="Where values come from: traefik (default) or prometheus.",
+        default_factory=RouterProvider,
+        description="Where values come from: router (default) or prometheus.",
     )
     interval: Annotated[Seconds, Field(gt=0)] = Field(
         default=30.0, description="Time between measurements; also each measurement's window."
@@ -203,54 +205,12 @@ class TemplateRef(Section):
         threshold = self.args.get("threshold", default)
         return MetricSpec(
             name=self.name or self.template,
-            provider=TraefikProvider(measure=measure),
+            provider=RouterProvider(measure=measure),
             interval=self.interval,
             count=self.count,
             success_condition=condition.format(threshold=threshold),
             **limits,
         )
-
-
-class JudgeSpec(Section):
-    """Statistical judge: Mann-Whitney U of canary vs stable per-request samples (Kayenta)."""
-
-    pass_score: Annotated[float, Field(ge=0, le=100)] = Field(
-        default=95.0, description="Score (0-100) at or above which the canary passes."
-    )
-    marginal_score: Annotated[float, Field(ge=0, le=100)] = Field(
-        default=75.0,
-        description="Score at or above which (below pass_score) the canary is marginal: "
-        "the rollout pauses for a human. Below it the canary fails.",
-    )
-    metrics: tuple[Literal["latency", "errors"], ...] = Field(
-        default=("latency", "errors"),
-        min_length=1,
-        description="Compared samples: latency (request durations) and errors (5xx as 1, else "
-        "0). The score is the share of them where the canary is not significantly worse.",
-    )
-    confidence: Annotated[float, Field(gt=0.5, lt=1)] = Field(
-        default=0.95, description="Confidence level of the two-sided Mann-Whitney U test."
-    )
-    tolerance: Annotated[float, Field(ge=0)] = Field(
-        default=0.25,
-        description="Relative increase of the canary's mean over stable's allowed even when "
-        "significant (0.25 = 25 %).",
-    )
-    min_samples: Annotated[int, Field(ge=1)] = Field(
-        default=20, description="Requests each version needs in the window to be judged."
-    )
-    on_no_data: Literal["inconclusive", "fail", "pass"] = Field(
-        default="inconclusive",
-        description="No stable, < min_samples a side (NaN samples are dropped): inconclusive "
-        "pauses for a human, fail aborts, pass promotes.",
-    )
-    consecutive_error_limit: NonNegative = Field(default=4, description=_LIMIT_DOCS["judge"])
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.marginal_score > self.pass_score:
-            raise ValueError("marginal_score must not exceed pass_score")
-        return self
 
 
 def _metric_kind(value: Any) -> str:
