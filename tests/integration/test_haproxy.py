@@ -34,6 +34,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     name = ""
     status = 200
+    ready = 200
 
     def handle_error(self, request: object, client_address: object) -> None:
         # HAProxy closes its health-check connections with a reset: not a test failure.
@@ -50,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(1.5)
         body = self.server.name.encode()
-        self.send_response(200 if self.path == "/ready" else self.server.status)
+        self.send_response(self.server.ready if self.path == "/ready" else self.server.status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -298,3 +299,23 @@ def test_the_request_log_gives_per_version_counts_errors_and_latency(
     finally:
         good.close()
         bad.close()
+
+
+def test_servers_its_health_check_holds_down_are_named_for_the_guard(
+    haproxy: HaproxyProcess, backends: tuple[Backend, Backend]
+) -> None:
+    good, _ = backends
+    sick = Backend("hello-production-sick")
+    sick.server.ready = 503  # answers requests, fails its readiness checks
+    try:
+        router = HaproxyRouter(haproxy)
+        assert router.servers_down(sick.name) is None  # not routed: HAProxy cannot say
+        router.set_weights(weights(good, 50, sick, 50))
+        deadline = time.monotonic() + 15
+        while router.servers_down(sick.name) != [sick.url]:
+            assert time.monotonic() < deadline, router.servers_down(sick.name)
+            time.sleep(0.2)
+        assert router.servers_down(good.name) == []
+        assert set(served(haproxy, 10)) == {good.name}  # routed around the sick one
+    finally:
+        sick.close()

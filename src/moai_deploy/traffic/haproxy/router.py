@@ -167,6 +167,25 @@ class HaproxyRouter:
                 )
             time.sleep(_POLL_INTERVAL)
 
+    def servers_down(self, backend: str) -> list[str] | None:
+        """URLs of `backend` (a version) HAProxy's health check holds down (None: cannot say)."""
+        for routing in self._process.saved_routings():
+            if any(b.name == backend for b in routing.backends):
+                break
+        else:
+            return None
+        try:
+            actual = self._process.api().servers(routing.entrypoint)
+        except TrafficError:
+            return None
+        wanted = servers(routing)
+        down = []
+        for slot, key in self._slots(routing.entrypoint).items():
+            server, state = wanted.get(key), actual.get(slot)
+            if server is not None and server.version == backend and state and state.held_down:
+                down.append(f"http://{server.host}:{server.port}")
+        return sorted(down)
+
     def current(self, route: str) -> Routing | None:
         """The routing last applied for `route` (backends sorted by name), or None."""
         check_name(route)

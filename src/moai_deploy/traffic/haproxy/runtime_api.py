@@ -43,6 +43,12 @@ class ServerState:
     operational: int  # 0 stopped (down), 1 starting, 2 running (up), 3 soft-stopping
     admin: int  # bit flags, see _MAINTENANCE
     weight: int  # the user weight, as set by `set server ... weight`
+    check_result: int = 0  # last health check: 0 unknown, 1 neutral, 2 failed, 3/4 passed
+
+    @property
+    def held_down(self) -> bool:
+        """Down by a failed health check (not merely in maintenance or not yet checked)."""
+        return self.operational == 0 and self.check_result == 2 and not self.in_maintenance
 
     @property
     def in_maintenance(self) -> bool:
@@ -100,6 +106,7 @@ class RuntimeApi:
                     operational=int(fields[5]),
                     admin=int(fields[6]),
                     weight=int(fields[7]),
+                    check_result=int(fields[11]),
                 )
             except ValueError:
                 continue
