@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -319,3 +321,33 @@ def test_servers_its_health_check_holds_down_are_named_for_the_guard(
         assert set(served(haproxy, 10)) == {good.name}  # routed around the sick one
     finally:
         sick.close()
+
+
+def test_an_unsupervised_haproxy_of_an_older_version_is_seen_and_stopped(tmp_path: Path) -> None:
+    root = tmp_path / "haproxy"
+    root.mkdir(mode=0o700)
+    port = free_port()
+    process = HaproxyProcess(root, {"production": port})
+    # What the previous version left: HAProxy started directly, its pid in state.json.
+    config = "defaults\n    mode http\n    timeout client 5s\n    timeout connect 5s\n"
+    config += f"    timeout server 5s\nfrontend production\n    bind 127.0.0.1:{port}\n"
+    process.config_file.write_text(config)
+    old = subprocess.Popen(
+        ["haproxy", "-db", "-f", str(process.config_file)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        (root / "state.json").write_text(json.dumps({"pid": old.pid, "static_hash": "old"}))
+        deadline = time.monotonic() + 10
+        while not process.is_running():
+            assert time.monotonic() < deadline, "the older HAProxy is not seen"
+            time.sleep(0.05)
+        process.stop()
+        assert old.wait(timeout=20) is not None
+        assert not process.is_running()
+    finally:
+        if old.poll() is None:
+            old.kill()
+            old.wait()

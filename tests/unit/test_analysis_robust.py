@@ -161,8 +161,8 @@ def test_registry_picks_the_provider_from_the_metric_and_checks_it() -> None:
     )
     both = registry.MetricsByProvider(setup, [traefik, prom])
     try:
-        assert sorted(both._providers) == ["prometheus", "traefik"]
-        assert type(both._providers["traefik"]).__name__ == "TraefikMetricProvider"
+        assert sorted(both._providers) == ["prometheus", "router"]  # the default type
+        assert type(both._providers["router"]).__name__ == "TraefikMetricProvider"
         assert type(both._providers["prometheus"]).__name__ == "PrometheusMetricProvider"
     finally:
         both.close()

@@ -34,7 +34,13 @@ from moai_deploy.traffic.haproxy.config import (
     routing_to_json,
     static_hash,
 )
-from moai_deploy.traffic.haproxy.program import check_config, find_haproxy_binary, private_write
+from moai_deploy.traffic.haproxy.program import (
+    check_config,
+    find_haproxy_binary,
+    private_write,
+    stop_unsupervised,
+    unsupervised_pid,
+)
 from moai_deploy.traffic.haproxy.runtime_api import RuntimeApi
 from moai_deploy.traffic.haproxy.servers import Assignment
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
@@ -138,9 +144,10 @@ class HaproxyProcess:
         return f"http://{self.settings.host}:{self.settings.entrypoints[name]}"
 
     def is_running(self) -> bool:
-        """Whether an HAProxy of this folder serves."""
+        """Whether an HAProxy of this folder serves (an unsupervised one of an older
+        version counts: it holds the ports until `stop`)."""
         state = self.supervisor.state()
-        return state is not None and state.serving is not None
+        return (state is not None and state.serving is not None) or self._unsupervised() > 0
 
     def pid(self) -> int | None:
         state = self.supervisor.state()
@@ -176,7 +183,10 @@ class HaproxyProcess:
     def stop(self) -> None:
         """Stop HAProxy gracefully (soft stop, wait, SIGKILL) and its watchdog."""
         with self._locked():
+            old = self._unsupervised()  # read before the watchdog's stop clears state.json
             self.supervisor.stop()
+            if old:
+                stop_unsupervised(old, STOP_TIMEOUT)
             self._drop_stale_sockets()
 
     def saved_routings(self) -> list[Routing]:
@@ -266,6 +276,9 @@ class HaproxyProcess:
             reopen_signal=0,  # HAProxy cannot reopen its stdout: copied aside and emptied
             stdout=str(self.access_log),
         )
+
+    def _unsupervised(self) -> int:
+        return unsupervised_pid(self.supervisor.state_file, self.config_file)
 
     def _drop_stale_sockets(self) -> None:
         """Runtime API sockets of HAProxy processes that have exited."""

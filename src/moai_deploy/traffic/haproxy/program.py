@@ -3,12 +3,17 @@ private files."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from moai_deploy.traffic.base import TrafficError
+from moai_deploy.traffic.supervise.client import pid_alive
 
 
 def find_haproxy_binary() -> Path:
@@ -51,3 +56,24 @@ def check_config(binary: Path, root: Path, text: str) -> None:
         check_file.unlink(missing_ok=True)
     if check.returncode != 0:
         raise TrafficError(f"HAProxy rejects {root / 'haproxy.cfg'}:\n{check.stderr.strip()}")
+
+
+def unsupervised_pid(state_file: Path, config_file: Path) -> int:
+    """The pid of an HAProxy an older moai-deploy started without a watchdog (its
+    state.json named it as `pid`) that still runs `config_file`, or 0."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        pid = int(json.loads(state_file.read_text())["pid"])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"haproxy" in cmdline and os.fsencode(config_file) in cmdline:
+            return pid
+    return 0
+
+
+def stop_unsupervised(pid: int, timeout: float) -> None:
+    """Soft-stop (SIGUSR1) that HAProxy as the version that started it did, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
