@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
+import httpx
 import pytest
 
 from moai_deploy.cli.demo import find_example
@@ -140,6 +143,39 @@ def test_container_labels_limits_read_only_root_and_loopback_port(
     finally:
         runtime.stop([status.name])
     assert runtime.list("hello") == []
+
+
+def test_logs_are_followed_from_the_engine_as_they_are_written(
+    hello: tuple[DockerRuntime, Artifact],
+) -> None:
+    runtime, artifact = hello
+    runtime.start([_workload(artifact, "hello-production-blue-1")])
+    try:
+        assert wait_ready(lambda: runtime.list("hello", "production"), "/ready", timeout=90) == []
+        (status,) = runtime.list("hello", "production")
+        seen: list[tuple[float, str]] = []
+
+        def read() -> None:
+            for line in runtime.stream_logs(status.name):
+                seen.append((time.monotonic(), line))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        time.sleep(1.0)  # the stream is open; only what is written from now on is shown
+        before = len(seen)
+        asked = time.monotonic()
+        httpx.get(f"{status.url}/?marker=follow-me", timeout=10)
+        deadline = asked + 10
+        while not any("follow-me" in line for _, line in seen[before:]):
+            assert time.monotonic() < deadline, seen[-5:]
+            time.sleep(0.02)
+        shown = next(at for at, line in seen[before:] if "follow-me" in line)
+        print(f"\ndocker logs --follow: a request's line shown {shown - asked:.3f} s later")
+        assert shown - asked < 1.0
+    finally:
+        runtime.stop([status.name])
+    reader.join(timeout=15)
+    assert not reader.is_alive()  # the stream ends with the container
 
 
 def test_one_off_commands_run_in_the_image_with_a_persistent_shared_volume(

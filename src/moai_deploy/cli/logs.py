@@ -5,13 +5,16 @@ size), so `--release N` shows exactly that release. Without `--release`: the liv
 (or the newest one with logs); with `--follow` and no `--release`, every release, so a
 deploy's new instances appear as they start. Lines carry no timestamps of their own on the
 local runtime, so `--since` keeps the log files written within that time. Other runtimes:
-the last lines of each current instance, through the runtime protocol.
+the last lines of each current instance, through the runtime protocol; `--follow` streams
+them where the runtime can (Docker: the Engine's log stream), new instances included.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,6 +24,7 @@ from moai_deploy.errors import BadInputError
 
 if TYPE_CHECKING:
     from moai_deploy.pipeline.project import Project
+    from moai_deploy.runtime.base import InstanceStatus
     from moai_deploy.runtime.local.logs import LogFile
 
 
@@ -112,9 +116,43 @@ def _other_runtime(
     project: Project, environment: str, instance: str | None, lines: int, follow: bool
 ) -> None:
     runtime = project.runtime_for(environment)
+    stream = getattr(runtime, "stream_logs", None)  # a runtime that can follow its instances
     if follow:
-        raise BadInputError(f"--follow is not available on the {runtime.name} runtime yet")
+        if stream is None:
+            raise BadInputError(f"--follow is not available on the {runtime.name} runtime yet")
+        follow_instances(
+            lambda: runtime.list(project.service, environment), stream, instance, lines
+        )
+        return
     for status in runtime.list(project.service, environment):
         if instance is None or status.name == instance:
             for line in runtime.logs(status.name, lines).splitlines():
                 sys.stdout.write(f"{status.name} {status.version} | {line}\n")
+
+
+def follow_instances(
+    running: Callable[[], list[InstanceStatus]],
+    stream: Callable[[str, int], Iterator[str]],
+    instance: str | None,
+    lines: int,
+    poll: float = 1.0,
+) -> None:
+    """Print every instance's lines as they come (one reader thread per instance), taking
+    on instances that start later (a new release), until Ctrl-C."""
+    lock, seen = threading.Lock(), set[str]()
+
+    def read(status: InstanceStatus) -> None:
+        for line in stream(status.name, lines):
+            with lock:
+                sys.stdout.write(f"{status.name} {status.version} | {line}\n")
+                sys.stdout.flush()
+
+    try:
+        while True:
+            for status in running():
+                if status.name not in seen and instance in (None, status.name):
+                    seen.add(status.name)
+                    threading.Thread(target=read, args=(status,), daemon=True).start()
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        return

@@ -9,7 +9,7 @@ this host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any
@@ -189,6 +189,21 @@ class DockerRuntime:
             return ""
         data: bytes = found[0].logs(tail=lines)
         return data.decode(errors="replace").rstrip("\n")
+
+    def stream_logs(self, name: str, lines: int = 0) -> Iterator[str]:
+        """The container's new log lines as they are written (after its last `lines`), until
+        it stops; nothing if there is no such container."""
+        found = self._find(name=name)
+        if not found:
+            return
+        pending = b""
+        for chunk in found[0].logs(stream=True, follow=True, tail=lines):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line.decode(errors="replace")
+        if pending:
+            yield pending.decode(errors="replace")
 
     def run_command(self, command: CommandSpec) -> CommandResult:
         """A one-off container from the release's image; removed once it ended."""
