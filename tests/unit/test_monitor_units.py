@@ -43,16 +43,20 @@ def test_prometheus_config_scrapes_the_router_and_instances_with_the_shortest_in
         "127.0.0.1:19093"
     ]
     jobs = {job["job_name"]: job for job in doc["scrape_configs"]}
-    assert set(jobs) == {"router", "hello-instances"}
-    assert "basic_auth" not in jobs["router"]  # Traefik: none asked
-    secured = yaml.safe_load(
-        config.prometheus_config(spec, paths, PORTS, ("moai-deploy", tmp_path / "pw"))
-    )
-    router = next(job for job in secured["scrape_configs"] if job["job_name"] == "router")
-    assert router["basic_auth"] == {
+    routers = {f"router-{env}" for env in spec.environments}  # one router per environment
+    assert set(jobs) == {*routers, "hello-instances"}
+    assert not any("basic_auth" in jobs[name] for name in routers)  # Traefik: none asked
+    auth = {"demo": ("moai-deploy", tmp_path / "pw")}  # demo's router is an HAProxy
+    secured = yaml.safe_load(config.prometheus_config(spec, paths, PORTS, auth))
+    by_name = {job["job_name"]: job for job in secured["scrape_configs"]}
+    assert by_name["router-demo"]["basic_auth"] == {
         "username": "moai-deploy",
         "password_file": str(tmp_path / "pw"),
     }
+    assert by_name["router-demo"]["file_sd_configs"][0]["files"] == [
+        str(tmp_path / "targets" / "router-demo.json")
+    ]
+    assert "basic_auth" not in by_name["router-staging"]
     assert jobs["hello-instances"]["metrics_path"] == "/metrics"
     assert jobs["hello-instances"]["file_sd_configs"][0]["files"] == [
         str(tmp_path / "targets" / "instances-*.json")
@@ -104,10 +108,14 @@ def test_target_files_list_running_instances_with_rule_labels(tmp_path: Path) ->
         "instance_name": "hello-demo-green-0",
     }
     assert (tmp_path / "instances-demo.json").stat().st_mode & 0o077 == 0
-    targets.write_router_target(tmp_path, "hello", None)
-    assert json.loads((tmp_path / "router.json").read_text()) == []
-    targets.write_router_target(tmp_path, "hello", "http://127.0.0.1:8899/metrics")
-    assert json.loads((tmp_path / "router.json").read_text())[0]["targets"] == ["127.0.0.1:8899"]
+    targets.write_router_target(tmp_path, "hello", "demo", None)
+    assert json.loads((tmp_path / "router-demo.json").read_text()) == []
+    targets.write_router_target(tmp_path, "hello", "demo", "http://127.0.0.1:8899/metrics")
+    (entry,) = json.loads((tmp_path / "router-demo.json").read_text())
+    assert entry == {
+        "targets": ["127.0.0.1:8899"],
+        "labels": {"service": "hello", "environment": "demo"},
+    }
 
 
 def test_stack_state_round_trips_and_tolerates_garbage(tmp_path: Path) -> None:
