@@ -107,6 +107,17 @@ def _raise_for(response: httpx.Response) -> None:
     raise RemoteError(f"{text} (server: HTTP {status})", code)
 
 
+def _failed_job(response: httpx.Response) -> dict[str, Any] | None:
+    """The job a refused long operation carries (it failed within the server's wait)."""
+    if response.status_code < 400:
+        return None
+    try:
+        job = response.json().get("job")
+    except (ValueError, AttributeError):
+        return None
+    return job if isinstance(job, dict) else None
+
+
 class RemoteControl:
     """The operations of `server/service.py`, asked of a server over HTTP."""
 
@@ -124,7 +135,7 @@ class RemoteControl:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, check: bool = True, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -133,7 +144,8 @@ class RemoteControl:
                 "    fix: start it (`moai-deploy server`) or check --server / MOAI_DEPLOY_SERVER",
                 EXIT_BAD_INPUT if isinstance(exc, httpx.ConnectError) else EXIT_RELEASE_FAILED,
             ) from None
-        _raise_for(response)
+        if check:
+            _raise_for(response)
         return response
 
     def get(self, path: str, **params: Any) -> Any:
@@ -153,7 +165,12 @@ class RemoteControl:
     ) -> dict[str, Any]:
         """Start a long operation and follow its job until it is done, or until its phase
         is one of `leave_at` (the server carries the rest: e.g. `live`, `waiting`)."""
-        job: dict[str, Any] = self.post(path, {**body, "wait": False})
+        response = self._send("POST", path, check=False, json={**body, "wait": False})
+        failed = _failed_job(response)
+        if failed is not None and progress is not None:
+            progress(failed)  # what the release did before it failed, then the error
+        _raise_for(response)
+        job: dict[str, Any] = response.json()
         try:
             while True:
                 if progress is not None:
