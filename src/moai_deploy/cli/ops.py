@@ -136,6 +136,10 @@ def audit_log(
     as_json: JsonOption = False,
 ) -> None:
     """Every action (deploy, promote, abort, rollback, lock, force), newest first."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        return remote_commands.audit(environment, limit, as_json)
 
     with open_project(spec) as project:
         if environment:

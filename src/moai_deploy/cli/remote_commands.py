@@ -214,3 +214,20 @@ def _status_table(status: dict[str, Any]) -> Table:
             i.get("detail") or "",
         )  # fmt: skip
     return table
+
+
+def audit(environment: str | None, limit: int, as_json: bool) -> None:
+    with client() as remote:
+        events = remote.get("/audit", environment=environment, limit=limit)
+        if as_json:
+            print_json(events)
+            return
+        table = Table(title=f"audit log on {REMOTE.url}", title_justify="left")
+        for column in ("at", "actor", "action", "target", "outcome", "detail"):
+            table.add_column(column)
+        for e in events:
+            detail = ", ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
+            table.add_row(
+                _when(e["at"]), e["actor"], e["action"], e["target"], e["outcome"], detail[:80]
+            )
+        console.print(table)

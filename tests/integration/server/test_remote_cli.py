@@ -162,3 +162,9 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     assert _remote(server, tokens["deployer"], "abort", "production").returncode == 0
     history = _remote(server, tokens["viewer"], "history", "production", "--json")
     assert history.stdout.count('"status": "aborted"') == 3, history.stdout
+    audit = _remote(server, tokens["viewer"], "audit", "production", "--json")
+    assert audit.returncode == 0, audit.stderr
+    actions = {(e["actor"], e["action"]) for e in json.loads(audit.stdout)}
+    assert {("approver", "approve"), ("admin", "reject"), ("deployer", "abort")} <= actions
+    shown = _remote(server, tokens["viewer"], "audit")
+    assert shown.returncode == 0 and "audit log on" in _clean(shown, tokens["viewer"])
