@@ -172,8 +172,9 @@ def test_init_detects_fastapi_and_writes_a_valid_spec(
     monkeypatch.chdir(tmp_path)
     code, out, _ = invoke(capsys, monkeypatch, "init")
     assert code == 0 and "fastapi app shop.api:service" in out
-    assert "add `uvicorn` to the dependencies" in out  # none is declared
+    assert "releases get uvicorn from" in " ".join(out.split())  # none is declared
     text = (tmp_path / "moai-deploy.yaml").read_text()
+    assert 'extra_requirements: ["uvicorn"]' in text
     assert '["uvicorn", "shop.api:service", "--host", "127.0.0.1"' in text
     # validate also checks that no other program holds a port: use free ones on this machine.
     for default in ("8080", "8081", "8082"):

@@ -95,7 +95,7 @@ def test_written_spec_validates_and_keeps_state_out_of_git(name: str, tmp_path: 
         write_spec(project)
 
 
-def test_factory_without_a_declared_server_says_what_to_add(tmp_path: Path) -> None:
+def test_factory_without_a_declared_server_gets_one_from_the_spec(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["flask"]\n')
     (tmp_path / "web.py").write_text(
         "from flask import Flask\n\ndef make_app():\n    app = Flask(__name__)\n"
@@ -103,9 +103,27 @@ def test_factory_without_a_declared_server_says_what_to_add(tmp_path: Path) -> N
     )
     d = detect_project(tmp_path)
     assert d.server is None
-    assert any("add `gunicorn`" in note for note in d.notes)
+    assert any("releases get gunicorn from `service.extra_requirements`" in n for n in d.notes)
     assert d.command[-1] == "web:make_app()"
     assert d.health.ready_path == "/api/healthz" and d.health.ready_status == "2xx"
+    # tbrlpld/flaskr (a tutorial app run with `flask run`): the release installs gunicorn.
+    assert d.extra_requirements == ["gunicorn"]
+    path, _ = write_spec(tmp_path)
+    assert load_spec(path).spec.service.extra_requirements == ("gunicorn",)
+
+
+@pytest.mark.parametrize("bad", ["--index-url=http://evil", "-e .", "pkg; os_name", "a b"])
+def test_extra_requirements_are_requirements_never_installer_options(
+    tmp_path: Path, bad: str
+) -> None:
+    spec = PROJECTS.parents[2] / "examples" / "hello-service"
+    text = (spec / "moai-deploy.yaml").read_text()
+    text = text.replace(
+        "  port_env: PORT\n", f"  port_env: PORT\n  extra_requirements: [{bad!r}]\n"
+    )
+    (tmp_path / "moai-deploy.yaml").write_text(text)
+    with pytest.raises(BadInputError, match="extra_requirements"):
+        load_spec(tmp_path / "moai-deploy.yaml")
 
 
 def test_blueprint_prefix_and_fastapi_docs_fallback(tmp_path: Path) -> None:

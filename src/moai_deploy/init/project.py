@@ -38,6 +38,7 @@ class Detection:
     env: dict[str, str] = field(default_factory=dict)  # plain values init sets itself
     test_dirs: list[str] = field(default_factory=list)  # tests/, test/: fake credentials
     dev_only: dict[str, str] = field(default_factory=dict)  # module -> its dev distribution
+    extra_requirements: list[str] = field(default_factory=list)  # e.g. a missing server
 
     def summary(self) -> str:
         what = self.app.describe() if self.app else "no ASGI/WSGI app found"
@@ -162,4 +163,10 @@ def detect_project(directory: Path) -> Detection:
         env,
         [t for t in ("tests", "test") if (directory / t).is_dir()],
         dev_only,
+        [server_needed] if (server_needed := _missing_server(app, server, command)) else [],
     )
+
+
+def _missing_server(app: AppTarget | None, server: str | None, command: tuple[str, ...]) -> str:
+    """The server init's command runs when the project declares none ('' otherwise)."""
+    return _program(command) if app is not None and server is None and command else ""

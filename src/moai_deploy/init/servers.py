@@ -78,9 +78,9 @@ def choose_server(app: AppTarget, deps: frozenset[str]) -> ServerChoice:
         )
     wanted = "uvicorn" if app.interface == "asgi" else "gunicorn"
     note = (
-        f"no {app.interface.upper()} server among the project's dependencies: this spec "
-        f"runs {wanted}; add `{wanted}` to the dependencies (requirements.txt or pyproject) "
-        "or the build will stop and say so"
+        f"no {app.interface.upper()} server among the project's dependencies: releases get "
+        f"{wanted} from `service.extra_requirements` (or add `{wanted}` to the project's "
+        "dependencies and remove it there)"
     )
     return ServerChoice(tuple(server_argv(wanted, app, deps)), None, note)
 

@@ -55,6 +55,9 @@ def _service(d: Detection) -> list[str]:
                                                 "   # any answer below 500 counts as up"),
         "  stop_timeout: 30s       # SIGTERM, then SIGKILL after this",
     ]  # fmt: skip
+    if d.extra_requirements:
+        lines.append("  # No server among the project's dependencies: releases get this one.")
+        lines.append(f"  extra_requirements: {_flow(d.extra_requirements)}")
     if d.dev_only:
         modules = ", ".join(d.dev_only)
         lines.append(f"  # The settings load {modules}, which only the dev dependencies provide.")

@@ -28,6 +28,14 @@ from moai_deploy.spec.release import Commands, HooksSpec, SharedPathText
 from moai_deploy.spec.strategies import Strategy
 from moai_deploy.spec.targets import EnvironmentTargets, TargetsSpec
 
+# A distribution with optional extras and version bounds (never an option: it goes to uv).
+Requirement = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?([<>=!~]=?[A-Za-z0-9.*+!,<>=~-]+)?$"
+    ),
+]
+
 # Health-check timeouts the seed gives per environment (seconds).
 DEFAULT_HEALTH_TIMEOUTS = {"development": 60.0, "staging": 300.0, "production": 600.0}
 FALLBACK_HEALTH_TIMEOUT = 300.0
@@ -76,6 +84,11 @@ class ServiceSpec(Section):
     )
     workdir: str = Field(
         default=".", description="Folder inside the project the command runs in (relative)."
+    )
+    extra_requirements: tuple[Requirement, ...] = Field(
+        default=(),
+        description="Requirements added to each release's environment (local runtime), "
+        "e.g. the WSGI server when the project declares none: `init` adds gunicorn there.",
     )
     dev_dependencies: bool = Field(
         default=False,

@@ -89,7 +89,13 @@ class LocalRuntime:
     def _python(self, snapshot: Path) -> PythonEnv:
         if self.service.python is not None:
             return interpreter_env(self.service.python)
-        return ensure_env(snapshot, self.settings.cache_dir, dev=self.service.dev_dependencies)
+        service = self.service
+        return ensure_env(
+            snapshot,
+            self.settings.cache_dir,
+            dev=service.dev_dependencies,
+            extra=service.extra_requirements,
+        )
 
     def _env_of(self, artifact: Artifact) -> PythonEnv:
         python, bin_dir = artifact.facts.get("python"), artifact.facts.get("bin_dir")
