@@ -27,5 +27,6 @@ def os_error_text(exc: OSError) -> str:
 def fail(message: str, code: int) -> NoReturn:
     """Print `message` as an error and exit with `code`."""
     err_console.print("[red]error:[/]", end=" ")
-    err_console.print(message, highlight=False, markup=False)
+    # soft_wrap: never break a line (a path, a command to copy) at the console's width
+    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
     sys.exit(code)

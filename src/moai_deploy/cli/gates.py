@@ -54,8 +54,9 @@ def gate_command(
     try:
         run = run_request(request, out)
     except MoaiError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
+        from moai_deploy.cli.exits import fail
+
+        fail(str(exc), exc.exit_code)
     if as_json:
         typer.echo(_json(run))
     else:

@@ -66,11 +66,9 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except MoaiError as exc:
-        from moai_deploy.cli.output import err_console
+        from moai_deploy.cli.exits import fail
 
-        err_console.print("[red]error:[/]", end=" ")
-        err_console.print(str(exc), highlight=False, markup=False)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
 
 
 def project_dir(spec: Path | None) -> Path:
