@@ -16,8 +16,8 @@ from moai_deploy.ledger.tokens import Role
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.access import create_token
 
-from ..server_process import cli, running_server
 from .conftest import ENV, edit_spec, make_v2, reopen
+from .server_process import cli, running_server
 
 pytestmark = pytest.mark.slow
 

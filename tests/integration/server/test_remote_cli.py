@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ...server_process import CLI, cli, running_server
+from ...e2e.server_process import CLI, cli, running_server
 
 pytestmark = pytest.mark.slow  # a real server process per test module
 

@@ -20,7 +20,7 @@ from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.access import create_token
 from moai_deploy.pipeline.project import Project
 
-from ...server_process import running_server
+from ...e2e.server_process import running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PG_ADMIN_URL = os.environ.get(
