@@ -57,3 +57,38 @@ def test_dev_only_toolbar_and_https_redirect_deploy_with_secrets_only(project: P
     [status] = json.loads(shown.stdout)
     assert status["router"] == "serving"
     assert [i["ready"] for i in status["instances"]] == [True, True]
+
+
+@pytest.fixture
+def flaskr(tmp_path: Path) -> Iterator[Path]:
+    directory = tmp_path / "flaskr"
+    shutil.copytree(PROJECTS / "flask_noserver", directory)
+    subprocess.run([*GIT, "init", "-q", str(directory)], check=True)
+    yield directory
+    _cli(directory, "down", "staging")
+
+
+def _commit(project: Path, message: str) -> None:
+    subprocess.run([*GIT, "-C", str(project), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(project), "commit", "-qm", message], check=True)
+
+
+def test_tutorial_flask_app_without_a_server_deploys_and_keeps_its_data(flaskr: Path) -> None:
+    # tbrlpld/flaskr's shape: no WSGI server declared, an init-db that drops its tables.
+    assert _cli(flaskr, "init").returncode == 0
+    service = load_spec(flaskr / "moai-deploy.yaml").spec.service
+    assert service.extra_requirements == ("gunicorn",)
+    assert service.setup_command == (("flask", "--app", "notes", "init-db"),)
+    (flaskr / ".secrets.env").write_text("SECRET_KEY=test-only-key-for-the-fixture\n")
+    _commit(flaskr, "v1")
+    first = _cli(flaskr, "deploy", "staging")
+    assert first.returncode == 0, first.stdout + first.stderr
+    url = f"http://127.0.0.1:{load_spec(flaskr / 'moai-deploy.yaml').spec.port_of('staging')}"
+    with httpx.Client(base_url=url, timeout=10) as client:
+        assert client.post("/notes", content=b"written before v2").status_code < 300
+        (flaskr / "CHANGES").write_text("v2\n")
+        _commit(flaskr, "v2")
+        second = _cli(flaskr, "deploy", "staging")
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "init-db" not in second.stdout  # the first release only
+        assert "written before v2" in client.get("/").text

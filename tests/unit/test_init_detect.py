@@ -148,12 +148,15 @@ def test_procfile_release_phase_and_shell_lines() -> None:
     assert shell is not None and shell.web is None and "needs a shell" in shell.note
 
 
-def test_destructive_init_db_is_not_made_a_release_command(tmp_path: Path) -> None:
+def test_destructive_init_db_runs_on_the_first_release_only(tmp_path: Path) -> None:
     shutil.copytree(PROJECTS / "flask_factory", tmp_path / "p")
     (tmp_path / "p" / "notes" / "schema.sql").write_text("DROP TABLE IF EXISTS note;\n")
     d = detect_project(tmp_path / "p")
     assert d.release.commands == ()
-    assert any("drops tables" in note for note in d.release.notes)
+    assert d.release.setup == (("flask", "--app", "notes", "init-db"),)
+    assert any("drops tables, so it runs on an environment's first" in n for n in d.release.notes)
+    spec = load_spec(write_spec(tmp_path / "p")[0]).spec
+    assert spec.service.setup_command == d.release.setup and spec.service.release_command == ()
 
 
 def test_gitignore_entries_are_added_once(tmp_path: Path) -> None:

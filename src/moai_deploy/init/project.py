@@ -135,6 +135,7 @@ def detect_project(directory: Path) -> Detection:
             procfile_release,
             release.shared_paths,
             ("release_command: from the Procfile", *release.notes[1:]),
+            release.setup,
         )
     health = choose_health(files, app.framework if app else None, django)
     required, optional = env_reads(files)

@@ -25,6 +25,7 @@ class ReleaseFacts:
     commands: tuple[tuple[str, ...], ...]
     shared_paths: tuple[str, ...]
     notes: tuple[str, ...]
+    setup: tuple[tuple[str, ...], ...] = ()  # the first release only (drops tables)
 
 
 def _cli_commands(files: ProjectFiles) -> list[tuple[str, str]]:
@@ -64,10 +65,10 @@ def _flask_commands(files: ProjectFiles, app: AppTarget, deps: frozenset[str]) -
         dropped = _destructive(files)
         if dropped:
             note = (
-                f"not a release_command: `flask {name}` ({where}) runs {dropped}, which "
-                "drops tables; make it idempotent (CREATE TABLE IF NOT EXISTS) first"
+                f"setup_command: `flask {name}` ({where}) runs {dropped}, which drops "
+                "tables, so it runs on an environment's first release only, never on live data"
             )
-            return ReleaseFacts((), (), (note,))
+            return ReleaseFacts((), (), (note,), (("flask", "--app", app_arg, name),))
         return ReleaseFacts(
             (("flask", "--app", app_arg, name),),
             (),
@@ -137,12 +138,13 @@ def release_facts(
             (("alembic", "upgrade", "head"),),
             facts.shared_paths,
             (*facts.notes, "release_command: `alembic upgrade head`"),
+            facts.setup,
         )
     detected = [*facts.shared_paths, *_sqlite_paths(files), *_ignored_data_dirs(files)]
     shared = tuple({p.rstrip("/"): p for p in reversed(detected)}.values())[::-1]
     if shared:
         notes = (*facts.notes, f"shared_paths: {', '.join(shared)} persist across releases")
-        facts = ReleaseFacts(facts.commands, shared, notes)
+        facts = ReleaseFacts(facts.commands, shared, notes, facts.setup)
     return facts
 
 

@@ -72,6 +72,9 @@ def _service(d: Detection) -> list[str]:
         lines += [f"    - {_flow(argv)}" for argv in commands]
     else:
         lines.append('  # release_command: ["python", "-m", "myapp.migrate"]')
+    if d.release.setup:
+        lines.append("  # On an environment's first release only, before release_command.")
+        lines.append(f"  setup_command: {_flow(d.release.setup[0])}")
     lines.append("  # Kept across releases and rollbacks (one folder per environment).")
     shared = d.release.shared_paths
     lines.append(f"  shared_paths: {_flow(shared)}" if shared else '  # shared_paths: ["uploads/"]')

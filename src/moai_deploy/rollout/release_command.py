@@ -20,7 +20,16 @@ OUTPUT_KEPT = 64_000
 
 def runs_release_command(ctx: RolloutContext, rollback_of: int | None) -> bool:
     """Whether a release plans the release step (the spec has one; not a rollback)."""
-    return bool(ctx.loaded.spec.service.release_command) and rollback_of is None
+    service = ctx.loaded.spec.service
+    return bool(service.release_command or _setup(ctx)) and rollback_of is None
+
+
+def _setup(ctx: RolloutContext) -> tuple[tuple[str, ...], ...]:
+    """`service.setup_command` while the environment has no succeeded release yet."""
+    setup = ctx.loaded.spec.service.setup_command
+    if not setup or ctx.ledger.live_release(ctx.service, ctx.environment) is not None:
+        return ()
+    return setup
 
 
 def _tail(text: str, lines: int) -> str:
@@ -33,7 +42,7 @@ def run_release_command(ctx: RolloutContext, artifact: Artifact, release: Releas
     service = ctx.loaded.spec.service
     env, shared = workload_env(ctx), shared_paths(ctx)
     outputs: list[dict[str, object]] = []
-    for index, argv in enumerate(service.release_command):
+    for index, argv in enumerate((*_setup(ctx), *service.release_command)):
         command = CommandSpec(
             name=f"{ctx.route}-release-{release.id}-{index}",
             service=ctx.service,

@@ -103,6 +103,12 @@ class ServiceSpec(Section):
         "or a list of argv lists run in order. A failure fails the release with nothing "
         "switched; its output is kept in the ledger.",
     )
+    setup_command: Commands = Field(
+        default=(),
+        description="Runs before release_command on an environment's first release only "
+        "(while none has succeeded there), e.g. Flask's `init-db` whose schema drops "
+        "tables: it creates the schema once and never wipes live data.",
+    )
     release_command_timeout: Seconds = Field(
         default=600.0, description="Longest the release command may run."
     )
