@@ -60,3 +60,25 @@ def test_the_next_command_records_the_failure_and_releases_the_dead_lock(
         assert list(project.layout.locks.glob("unrecorded-*")) == []
     finally:
         project.close()
+
+
+def test_a_lock_left_by_a_deployer_whose_ledger_filled_is_released_by_the_next_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MOAI_DEPLOY_STATE", raising=False)
+    (tmp_path / "moai-deploy.yaml").write_text(SPEC)
+    project = Project.open(tmp_path / "moai-deploy.yaml")
+    try:
+        url = f"sqlite:///{project.layout.ledger_db}"
+        project.ledger  # noqa: B018 - creates the ledger the dead deployer writes to
+        subprocess.run([sys.executable, "-c", _DEAD_DEPLOYER, url], check=True)
+        # Its release was recorded; only the lock's release could not be written.
+        mark_unrecorded(project, "production", None, MoaiError("disk full"))
+        recorder = RecordingReporter()
+        assert reconcile(project, "production", recorder) == []
+        assert locks.current(project.ledger, "hello", "production") is None
+        [(_, event)] = recorder.named("reconciled")
+        assert "nothing unfinished, the dead deployer's lock released" in event["message"]
+        assert list(project.layout.locks.glob("unrecorded-*")) == []
+    finally:
+        project.close()

@@ -63,8 +63,13 @@ def prepare_workspace(example: Path, workspace: Path) -> Path:
     yaml = YAML(typ="rt")
     spec_path = project / "moai-deploy.yaml"
     data = yaml.load(spec_path)
+    taken: set[int] = set()
     for overlay in data["environments"].values():
-        overlay["port"] = free_port()
+        port = free_port()
+        while port in taken or port + 1000 in taken:  # the OS may hand out a port twice
+            port = free_port()
+        overlay["port"] = port
+        taken |= {port, port + 1000}  # and its default blue-green preview port
     yaml.dump(data, spec_path)
     _git(project, "init", "-q", "-b", "main")
     _git(project, "add", "-A")

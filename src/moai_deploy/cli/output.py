@@ -123,6 +123,7 @@ _EVENT_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "undone": _undone,
     "promote_plan": lambda f: f"  promote: {escape(str(f.get('summary', '')))}",
     "promoted": lambda f: f"  promoted ({f.get('how')}) by {f.get('by')}",
+    "reconciled": lambda f: f"  [yellow]reconciled:[/] {escape(str(f.get('message', '')))}",
 }
 
 

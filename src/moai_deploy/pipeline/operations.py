@@ -62,10 +62,13 @@ def locked(
 ) -> Iterator[None]:
     """Hold the environment's lock; a dead holder's lock is taken over only to resume."""
     lock = RolloutLock(project.ledger, project.service, environment)
-    with lock.hold(request, wait=options.lock_wait, take_over_dead=options.resume) as dead:
-        if dead is not None:
-            audit(project, environment, "lock_takeover", "succeeded", holder=dead.describe())
-        yield
+    try:
+        with lock.hold(request, wait=options.lock_wait, take_over_dead=options.resume) as dead:
+            if dead is not None:
+                audit(project, environment, "lock_takeover", "succeeded", holder=dead.describe())
+            yield
+    except LedgerWriteError as exc:  # maybe our lock could not be released: the next run does
+        raise mark_unrecorded(project, environment, None, exc) from None
 
 
 def deploy(
@@ -106,9 +109,7 @@ def deploy(
 
 
 def _refuse_unfinished(project: Project, environment: str) -> None:
-    unfinished = project.ledger.in_progress(project.service, environment)
-    if unfinished:
-        release = unfinished[0]
+    for release in project.ledger.in_progress(project.service, environment)[:1]:
         raise LockedError(
             f"release #{release.id} ({release.version}) of {environment} is unfinished\n"
             "    fix: `moai-deploy deploy ENV --resume` continues it, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.gates.model import GateResult, GateRun
 from moai_deploy.gates.release import check_release_gates, refusal_message
@@ -9,6 +11,8 @@ from moai_deploy.ledger.store import Ledger
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.lock import actor
 from moai_deploy.rollout.reporter import Reporter
+
+_SBOM_ROOM = 4 * 1024 * 1024  # an SBOM is tens to hundreds of KB
 
 
 def audit(project: Project, environment: str, action: str, outcome: str, **detail: object) -> None:
@@ -91,6 +95,9 @@ def store_sbom(project: Project, release_id: int, reporter: Reporter) -> None:
     artifact = Artifact.from_meta(release.meta.get("artifact") or {})
     if artifact is None:
         return  # the release stopped before its artifact was built
+    if shutil.disk_usage(project.layout.root).free < _SBOM_ROOM:  # it could not be kept
+        reporter.event("warning", message="SBOM not stored: the state folder's disk is full")
+        return
     try:
         bom = sbom_of_artifact(
             project.driver(artifact.runtime),
@@ -102,7 +109,11 @@ def store_sbom(project: Project, release_id: int, reporter: Reporter) -> None:
     except Exception as exc:  # never let the SBOM mask the rollout's own outcome
         reporter.event("warning", message=f"SBOM not stored: {exc}")
         return
-    path = keep(project.layout.root, release_id, bom)
+    try:
+        path = keep(project.layout.root, release_id, bom)
+    except OSError as exc:  # e.g. a full disk: the rollout's outcome stands
+        reporter.event("warning", message=f"SBOM not stored: {exc}")
+        return
     reporter.event("sbom", path=str(path), components=len(bom.get("components", [])))
 
 

@@ -19,6 +19,7 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.reporter import Reporter
 
 _PREFIX = "unrecorded-"
+_LOCK = "lock"  # the marker of a run whose lock may not have been released
 _MESSAGE = (
     "reconciled: the release failed while the ledger could not be written (full disk or "
     "read-only state folder); traffic had gone back to stable and its instances were stopped"
@@ -26,13 +27,13 @@ _MESSAGE = (
 
 
 def mark_unrecorded(
-    project: Project, environment: str, release_id: int, error: MoaiError
+    project: Project, environment: str, release_id: int | None, error: MoaiError
 ) -> MoaiError:
-    """Best effort: remember that `release_id` ended but its end is not in the ledger;
-    returns `error` (to raise)."""
+    """Best effort: remember that `release_id` ended but its end is not in the ledger (None:
+    that the lock of this run may not have been released); returns `error` (to raise)."""
     with contextlib.suppress(OSError):
         project.layout.locks.mkdir(parents=True, exist_ok=True)
-        name = project.layout.locks / f"{_PREFIX}{environment}-{release_id}"
+        name = project.layout.locks / f"{_PREFIX}{environment}-{release_id or _LOCK}"
         os.close(os.open(name, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
     return error
 
@@ -41,18 +42,21 @@ def reconcile(project: Project, environment: str, reporter: Reporter) -> list[in
     """Record the failures the markers of `environment` stand for; the release ids."""
     done = []
     for marker in sorted(project.layout.locks.glob(f"{_PREFIX}{environment}-*")):
-        release_id = int(marker.name.rsplit("-", 1)[1])
-        release = project.ledger.get_release(release_id)
-        if release.status in ("pending", "in_progress"):
-            project.ledger.transition(release_id, "failed", message=_MESSAGE)
+        suffix = marker.name.rsplit("-", 1)[1]
+        release_id = int(suffix) if suffix.isdigit() else None
+        if release_id is not None:
+            release = project.ledger.get_release(release_id)
+            if release.status in ("pending", "in_progress"):
+                project.ledger.transition(release_id, "failed", message=_MESSAGE)
         held = locks.current(project.ledger, project.service, environment)
-        if held is not None and held.holder_alive() is False:
+        released = held is not None and held.holder_alive() is False
+        if released:
             locks.force_release(project.ledger, project.service, environment)
         audit(project, environment, "reconcile", "succeeded", release=release_id)
-        reporter.event(
-            "reconciled",
-            message=f"release #{release_id} marked failed and its lock released: {_MESSAGE}",
-        )
+        what = f"release #{release_id} marked failed" if release_id else "nothing unfinished"
+        lock = "the dead deployer's lock released" if released else "no dead lock held"
+        reporter.event("reconciled", message=f"{what}, {lock}: {_MESSAGE}")
         marker.unlink()
-        done.append(release_id)
+        if release_id is not None:
+            done.append(release_id)
     return done

@@ -4,6 +4,7 @@ the release marked aborted or failed."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from moai_deploy.ledger.models import ReleaseStatus
@@ -24,9 +25,12 @@ def undo(rollout: Rollout, reason: str, status: ReleaseStatus) -> None:
         if was_rolling:
             restore_stable_capacity(rollout)  # before the new instances go away
     except Exception as exc:  # keep undoing: the new instances must still stop
-        ctx.reporter.event("restore_failed", detail=ctx.secrets.redact(str(exc)))
-    rollout.lookout.stop_background()
-    rollout.fleet.stop_group(st.new_group)
+        # Best effort: a full disk fails the journal's write of this event too.
+        with contextlib.suppress(Exception):
+            ctx.reporter.event("restore_failed", detail=ctx.secrets.redact(str(exc)))
+    finally:
+        rollout.lookout.stop_background()
+        rollout.fleet.stop_group(st.new_group)
     release = rollout.progress.ledger_release()
     if release.status in UNFINISHED:
         ctx.ledger.transition(release.id, status, message=ctx.secrets.redact(reason))

@@ -26,9 +26,13 @@ def store_sbom(state_root: Path, release_id: int, bom: dict[str, Any]) -> Path:
     target = sbom_path(state_root, release_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(bom, indent=2) + "\n")
-    Path(tmp).replace(target)  # mkstemp made it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(bom, indent=2) + "\n")
+        Path(tmp).replace(target)  # mkstemp made it 0600
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # e.g. a full disk: leave no partial file
+        raise
     return target
 
 

@@ -10,6 +10,9 @@ requests, in-flight ones finish, and it is the last to be reused.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import time
 from collections.abc import Callable
 
@@ -112,6 +115,22 @@ def map_differences(api: RuntimeApi, wanted: dict[str, Server], slots: Assignmen
     ]
 
 
+def make_room(process: HaproxyProcess) -> bool:
+    """On a full disk: drop rotated logs, empty the request log (HAProxy appends to it, so
+    it goes on writing); whether anything was freed."""
+    freed = False
+    for path in (process.access_log, process.log_file):
+        backup = path.with_name(path.name + ".1")
+        with contextlib.suppress(OSError):
+            freed |= backup.stat().st_size > 0
+            backup.unlink()
+    with contextlib.suppress(OSError):
+        if process.access_log.stat().st_size > 0:
+            os.truncate(process.access_log, 0)
+            freed = True
+    return freed
+
+
 class HaproxyRouter:
     """Applies routings to the HAProxy of `process` through its runtime API."""
 
@@ -131,7 +150,14 @@ class HaproxyRouter:
                 )
         wanted = servers(routing)
         slots = assign(routing.entrypoint, self._slots(routing.entrypoint), wanted)
-        self._process.save_routing(routing.route, normalized(routing), routing.entrypoint, slots)
+        save = (routing.route, normalized(routing), routing.entrypoint, slots)
+        try:
+            self._process.save_routing(*save)
+        except OSError as exc:
+            # A full disk must not keep traffic on a bad version: our logs make the room.
+            if exc.errno != errno.ENOSPC or not make_room(self._process):
+                raise
+            self._process.save_routing(*save)
         on_every_process(self._process, lambda api: apply(api, routing.entrypoint, wanted, slots))
 
     def verify(self, routing: Routing, timeout: float = 10.0) -> None:
