@@ -165,29 +165,38 @@ class RemoteControl:
     ) -> dict[str, Any]:
         """Start a long operation and follow its job until it is done, or until its phase
         is one of `leave_at` (the server carries the rest: e.g. `live`, `waiting`)."""
+        try:
+            return self._follow(path, body, leave_at, progress)
+        except KeyboardInterrupt:  # the caller leaves (even mid-request): the work is the server's
+            raise RemoteError(
+                "stopped following; the server carries the operation on\n"
+                f"    see: moai-deploy --server {self.url} status (or history)",
+                EXIT_INTERRUPTED,
+            ) from None
+
+    def _follow(
+        self,
+        path: str,
+        body: dict[str, Any],
+        leave_at: frozenset[str],
+        progress: Callable[[dict[str, Any]], None] | None,
+    ) -> dict[str, Any]:
         response = self._send("POST", path, check=False, json={**body, "wait": False})
         failed = _failed_job(response)
         if failed is not None and progress is not None:
             progress(failed)  # what the release did before it failed, then the error
         _raise_for(response)
         job: dict[str, Any] = response.json()
-        try:
-            while True:
-                if progress is not None:
-                    progress(job)
-                if job["state"] == "failed":
-                    code = job.get("exit_code") or EXIT_RELEASE_FAILED
-                    raise RemoteError(str(job.get("error")), int(code))
-                if job["state"] == "succeeded" or job.get("phase") in leave_at:
-                    return job
-                time.sleep(POLL)
-                job = self.get(f"/jobs/{job['id']}")
-        except KeyboardInterrupt:  # the caller leaves; the work is the server's
-            raise RemoteError(
-                f"stopped following job {job['id']}; the server carries it on\n"
-                f"    see: moai-deploy --server {self.url} status (or history)",
-                EXIT_INTERRUPTED,
-            ) from None
+        while True:
+            if progress is not None:
+                progress(job)
+            if job["state"] == "failed":
+                code = job.get("exit_code") or EXIT_RELEASE_FAILED
+                raise RemoteError(str(job.get("error")), int(code))
+            if job["state"] == "succeeded" or job.get("phase") in leave_at:
+                return job
+            time.sleep(POLL)
+            job = self.get(f"/jobs/{job['id']}")
 
 
 def connect(url: str, token: str | None, token_file: Path | None) -> RemoteControl:

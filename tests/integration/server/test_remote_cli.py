@@ -114,7 +114,8 @@ def test_approve_reject_and_abort_through_the_server(
 ) -> None:
     try:
         _approvals_and_controls(server, tokens)
-    finally:  # the deploys started the router
+    finally:  # the deploys started the router; a release left waiting holds the lock
+        _remote(server, tokens["admin"], "abort", "production")
         down = cli("down", "production", cwd=spec_path.parent)
         assert down.returncode == 0, down.stderr
 
@@ -156,7 +157,7 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     waiting.send_signal(signal.SIGINT)
     out, err = waiting.communicate(timeout=30)
     assert waiting.returncode == 130, out + err
-    assert "stopped following job" in err and "Traceback" not in err
+    assert "stopped following" in err and "Traceback" not in err
     still = _remote(server, tokens["viewer"], "status", "production", "--json")
     assert '"status": "in_progress"' in still.stdout  # the server still holds it
     assert _remote(server, tokens["deployer"], "abort", "production").returncode == 0
