@@ -1,7 +1,10 @@
-"""After a release: keep the newest snapshots and artifacts (images), prune the rest."""
+"""After a release: keep the newest snapshots, artifacts (images) and instance logs, prune
+the rest."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 from moai_deploy.build.snapshot import prune_snapshots
@@ -30,5 +33,22 @@ def prune_releases(project: Project) -> None:
             artifacts += [found] if found is not None else []
     prune_snapshots(project.layout.releases, keep, protected)
     prune_release_artifacts(project.layout.root, kept)
+    prune_release_logs(project.layout.logs, kept)
     for runtime in project.runtimes():
         runtime.prune(project.service, artifacts)
+
+
+_RELEASE_LOGS = re.compile(r"^release-(\d+)$")
+
+
+def prune_release_logs(logs: Path, kept: set[int]) -> int:
+    """Remove the instance log folders (`logs/ENV/release-N/`) of releases not in `kept`;
+    how many. Without this they add up: one folder per release, each as large as the
+    requests its instances logged."""
+    removed = 0
+    for folder in logs.glob("*/release-*"):
+        match = _RELEASE_LOGS.match(folder.name)
+        if match and folder.is_dir() and int(match[1]) not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
