@@ -134,7 +134,10 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     assert rejected.returncode == 0, rejected.stderr
     assert "(aborted)" in _clean(rejected, tokens["admin"])
 
-    again = _remote(server, tokens["deployer"], "deploy", "production", "--version", "v1")
+    # the rejected release's deploy job may still be undoing (and holding the lock)
+    again = _remote(
+        server, tokens["deployer"], "deploy", "production", "--version", "v1", "--lock-wait", "60s"
+    )
     assert again.returncode == 0 and "waits" in again.stdout, again.stderr
     paused = _remote(server, tokens["deployer"], "pause", "production")
     assert paused.returncode == 0 and "paused release" in paused.stdout, paused.stderr
@@ -146,7 +149,7 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     # --wait follows the release until it ends; Ctrl-C leaves it to the server
     env = {**os.environ, "MOAI_DEPLOY_SERVER": server, "MOAI_DEPLOY_TOKEN": tokens["deployer"]}
     waiting = subprocess.Popen(
-        [CLI, "deploy", "production", "--version", "v1", "--wait"],
+        [CLI, "deploy", "production", "--version", "v1", "--lock-wait", "60s", "--wait"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     for _ in range(100):  # until the server has the release waiting for approvals
