@@ -27,7 +27,7 @@ from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.access import create_token
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.server_process import CLI, running_server  # the tests' server helper
+from tests.e2e.server_process import CLI, running_server  # the tests' server helper
 
 
 def _timed(project_dir: Path, args: list[str], env: dict[str, str]) -> tuple[float, float]:
