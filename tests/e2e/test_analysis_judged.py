@@ -26,6 +26,7 @@ import pytest
 
 from moai_deploy.analysis import registry
 from moai_deploy.analysis.base import Measurement, MeasureTarget
+from moai_deploy.analysis.haproxy import RequestLog
 from moai_deploy.analysis.traefik.access_log import AccessLogSamples
 from moai_deploy.cli.demo import find_example, prepare_workspace
 from moai_deploy.errors import ReleaseFailedError
@@ -145,7 +146,7 @@ def test_a_provider_that_raises_ends_the_release_on_stable(
 ) -> None:
     monkeypatch.setitem(
         registry.PROVIDERS,
-        "traefik",
+        "router",  # the templates' provider: the router's own figures
         registry.ProviderEntry(lambda _s: _Raising(), lambda _p: None),
     )
     canary = {
@@ -220,11 +221,12 @@ def test_a_judge_that_raises_or_gets_no_samples_ends_the_release_on_stable(
     }
     edit_spec(workspace, ENV, strategy=canary, env={})
 
-    def unreadable(self: AccessLogSamples, backend: str, since: float, until: float) -> Any:
+    def unreadable(self: object, backend: str, since: float, until: float) -> Any:
         raise OSError("access log unreadable")
 
-    with monkeypatch.context() as patched:
+    with monkeypatch.context() as patched:  # the judge's samples, from either router's log
         patched.setattr(AccessLogSamples, "samples", unreadable)
+        patched.setattr(RequestLog, "samples", unreadable)
         result, _ = _deploy(workspace, "judge-raises", Recorder(), load=False)
     assert isinstance(result, ReleaseFailedError) and "access log unreadable" in str(result)
     _assert_ended_on_stable(workspace, "judge-raises")
