@@ -46,7 +46,6 @@ from moai_deploy.traffic.haproxy.servers import Assignment
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
 from moai_deploy.traffic.supervise.client import pid_alive
 from moai_deploy.traffic.supervise.ports import stable_port
-from moai_deploy.traffic.supervise.sockets import port_in_use
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = GRACE_TIMEOUT_SECONDS + 5.0
@@ -155,18 +154,11 @@ class HaproxyProcess:
         return serving.pid if serving is not None else None
 
     def restarts(self) -> int:
-        """How often the watchdog restarted an HAProxy that died."""
-        state = self.supervisor.state()
-        return state.restarts if state else 0
+        return self.supervisor.restarts()
 
     def busy_ports(self) -> dict[str, int]:
         """Entrypoints whose port another program holds (ours are not busy)."""
-        own = self._own_ports()
-        return {
-            name: port
-            for name, port in self.entrypoints.items()
-            if port not in own and port_in_use(self.settings.host, port)
-        }
+        return self.supervisor.busy_ports(self.settings.host, self.entrypoints)
 
     def ensure_running(self) -> None:
         """Start (or hand over to a new configuration) and wait until a generation serves."""
@@ -240,14 +232,8 @@ class HaproxyProcess:
         private_write(self.root / VERSIONS_MAP, render_map(settings, routings, assignments))
         private_write(self.config_file, render(settings, routings, assignments))
 
-    def _own_ports(self) -> set[int]:
-        state = self.supervisor.state()
-        if state is None:
-            return set()
-        return {port for g in state.generations for port in g.ports.values()}
-
     def _metrics_port(self) -> int:
-        return stable_port(self.root / "metrics.port", self._own_ports())
+        return stable_port(self.root / "metrics.port", self.supervisor.own_ports())
 
     def _program(self) -> RouterProgram:
         binary = find_haproxy_binary()

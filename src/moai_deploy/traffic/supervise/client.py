@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from moai_deploy.paths import PRIVATE_UMASK, private_file
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.supervise.program import Generation, RouterProgram
+from moai_deploy.traffic.supervise.sockets import port_in_use
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
@@ -82,6 +84,25 @@ class Supervisor:
             return []
         pids = [int(g["pid"]) for g in data.get("generations", []) if "pid" in g]
         return [pid for pid in pids if pid_alive(pid)]
+
+    def own_ports(self) -> set[int]:
+        """Every port a live generation of this watchdog listens on."""
+        state = self.state()
+        return {port for g in state.generations for port in g.ports.values()} if state else set()
+
+    def busy_ports(self, host: str, entrypoints: Mapping[str, int]) -> dict[str, int]:
+        """Entrypoints whose port another program holds (this watchdog's are not busy)."""
+        own = self.own_ports()
+        return {
+            name: port
+            for name, port in entrypoints.items()
+            if port not in own and port_in_use(host, port)
+        }
+
+    def restarts(self) -> int:
+        """How often the watchdog restarted a router that died."""
+        state = self.state()
+        return state.restarts if state else 0
 
     def fingerprint(self) -> str:
         """The fingerprint of the program the watchdog is told to run ("" : none)."""

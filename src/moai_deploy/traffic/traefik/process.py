@@ -19,7 +19,6 @@ from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
 from moai_deploy.traffic.supervise.ports import stable_port
 from moai_deploy.traffic.supervise.program import Generation
-from moai_deploy.traffic.supervise.sockets import port_in_use
 from moai_deploy.traffic.traefik.config import (
     API_ENTRYPOINT,
     GRACE_TIMEOUT_SECONDS,
@@ -106,18 +105,11 @@ class TraefikProcess:
         return state is not None and state.serving is not None
 
     def restarts(self) -> int:
-        """How often the watchdog restarted a Traefik that died."""
-        state = self.supervisor.state()
-        return state.restarts if state else 0
+        return self.supervisor.restarts()
 
     def busy_ports(self) -> dict[str, int]:
         """Entrypoints whose port another program holds (ours are not busy)."""
-        own = self._own_ports()
-        return {
-            name: port
-            for name, port in self.entrypoints.items()
-            if port not in own and port_in_use(self.host, port)
-        }
+        return self.supervisor.busy_ports(self.host, self.entrypoints)
 
     def make_room(self) -> bool:
         """On a full disk: drop the rotated logs and empty the access log (Traefik appends,
@@ -158,12 +150,6 @@ class TraefikProcess:
         with exclusive_lock(self.root / "traefik.lock"):
             yield
 
-    def _own_ports(self) -> set[int]:
-        state = self.supervisor.state()
-        if state is None:
-            return set()
-        return {port for g in state.generations for port in g.ports.values()}
-
     def _program(self) -> RouterProgram:
         settings = StaticSettings(self.root, self.entrypoints, self.host, 0, 0)
         text = render(build_static_config(settings))
@@ -190,7 +176,7 @@ class TraefikProcess:
 
     def _metrics_port(self) -> int:
         """The router's metrics port: chosen once, kept in `metrics.port` while it is free."""
-        return stable_port(self.root / "metrics.port", self._own_ports())
+        return stable_port(self.root / "metrics.port", self.supervisor.own_ports())
 
     def _serving(self) -> Generation:
         state = self.supervisor.state()
