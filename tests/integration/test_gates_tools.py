@@ -127,3 +127,25 @@ def test_secrets_gate_ignores_what_frameworks_write_and_still_finds_a_key(tmp_pa
     (root / "settings.py").write_text(f'AWS_ACCESS_KEY_ID = "{key}"\n')
     found = _run(root, GatesSpec(), "secrets")["secrets"].result.findings  # type: ignore[attr-defined]
     assert [(f.file, f.line) for f in found] == [("settings.py", 1)]
+
+
+@pytest.mark.slow
+def test_a_config_file_the_args_name_is_part_of_the_cache_key(tmp_path: Path) -> None:
+    # The config sits in a hidden folder, which the project walk leaves out: only its
+    # being named in `args` makes the cached result depend on it.
+    dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n"
+    root = _project(
+        tmp_path / "p",
+        {"Dockerfile": dockerfile, ".config/hadolint.yaml": "ignored: [DL3008, DL3009, DL3015]\n"},
+    )
+    gates = GatesSpec.model_validate({"hadolint": {"args": ["--config", ".config/hadolint.yaml"]}})
+    layout = StateLayout(tmp_path / "state")
+
+    def run() -> tuple[str, bool]:
+        outcome = run_gates(root, gates, layout, RunOptions(("hadolint",))).outcomes[0]
+        return outcome.result.status, outcome.result.cached
+
+    assert run() == ("passed", False)
+    assert run() == ("passed", True)
+    (root / ".config/hadolint.yaml").write_text("ignored: [DL3009, DL3015]\n")
+    assert run() == ("failed", False)  # the edited config is read, not the cached pass

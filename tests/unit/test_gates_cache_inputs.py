@@ -70,3 +70,14 @@ def test_cache_keeps_results_with_their_raw_report_but_never_errors(tmp_path: Pa
     work = cache.work_dir("pip_audit")
     cache.put("pip_audit", "k2", work, GateResult("pip_audit", GateStatus.ERROR, note="offline"))
     assert cache.get("pip_audit", "k2") is None  # the service may answer next time
+
+
+def test_files_named_in_settings_are_found_inside_the_project_only(tmp_path: Path) -> None:
+    from moai_deploy.gates.inputs import named_files
+
+    _tree(tmp_path / "p", {".config/ruff.toml": "", "baseline.json": "", "a.py": ""})
+    (tmp_path / "outside.toml").write_text("")
+    root = (tmp_path / "p").resolve()
+    values = ["--config", ".config/ruff.toml", "--baseline=baseline.json", "-q", "missing.toml",
+              "../outside.toml", ".config", "a.py"]  # fmt: skip
+    assert named_files(root, values) == (".config/ruff.toml", "a.py", "baseline.json")

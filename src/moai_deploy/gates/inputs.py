@@ -96,6 +96,26 @@ def under(files: Iterable[str], folders: Iterable[str]) -> tuple[str, ...]:
     return tuple(f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes))
 
 
+def named_files(root: Path, values: Iterable[str]) -> tuple[str, ...]:
+    """The project files that settings name (a tool's `--config x.toml`, `-c=.bandit`, a
+    baseline, a requirements file): they change the result as much as the inputs do, even
+    where the walk leaves them out (hidden folders, git-ignored files)."""
+    found: set[str] = set()
+    for value in values:
+        for candidate in (value, value.partition("=")[2]):
+            if not candidate or candidate.startswith("-") or "\0" in candidate:
+                continue
+            path = root / candidate
+            try:
+                resolved = path.resolve()
+                relative = resolved.relative_to(root).as_posix()
+            except (OSError, ValueError):  # outside the project, or unresolvable
+                continue
+            if resolved.is_file():
+                found.add(relative)
+    return tuple(sorted(found))
+
+
 class ContentHasher:
     """sha256 of file contents, each file read once per run even when gates share it."""
 

@@ -15,7 +15,7 @@ from moai_deploy import __version__
 from moai_deploy.errors import BadInputError
 from moai_deploy.gates.base import Gate, GateContext
 from moai_deploy.gates.cache import GateCache
-from moai_deploy.gates.inputs import ContentHasher, select, walk_project
+from moai_deploy.gates.inputs import ContentHasher, named_files, select, walk_project
 from moai_deploy.gates.model import GateOutcome, GateResult, GateRun, GateStatus
 from moai_deploy.gates.provision import ResolvedTool, Toolbox, ToolProvisionError
 from moai_deploy.gates.registry import BUILTIN_GATES, normalize_name
@@ -140,7 +140,8 @@ def _run_one(gate: Gate, job: _Job) -> GateResult:
     version = tool.version if tool else None
     env_id = python.parent.parent.name if python else ""  # the project env's content address
     parts = [gate.name, __version__, settings.model_dump_json(), version or "", env_id]
-    key = job.hasher.key([*parts, *gate.cache_parts()], files)
+    hashed = sorted({*files, *named_files(job.root, settings.named_paths())})
+    key = job.hasher.key([*parts, *gate.cache_parts()], hashed)
     if job.options.use_cache and (hit := job.cache.get(gate.name, key)) is not None:
         return hit.with_(duration=time.monotonic() - clock)
     work = job.cache.work_dir(gate.name)

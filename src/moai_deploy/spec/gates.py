@@ -61,9 +61,15 @@ class GateSettings(Section):
         "tests read, ...).",
     )
     args: list[str] = Field(
-        default_factory=list, description="Extra arguments for the tool (argv, no shell)."
+        default_factory=list,
+        description="Extra arguments for the tool (argv, no shell); project files they name "
+        "(`--config .config/x.toml`) are part of the cache key.",
     )
     timeout: Seconds = Field(default=900.0, description="Longest the gate may run.")
+
+    def named_paths(self) -> list[str]:
+        """Values that may name project files the tool reads (hashed into the cache key)."""
+        return list(self.args)
 
 
 class PytestGateSettings(GateSettings):
@@ -98,6 +104,9 @@ class PipAuditGateSettings(GateSettings):
         default="pypi", description="Vulnerability service pip-audit asks."
     )
 
+    def named_paths(self) -> list[str]:
+        return [*super().named_paths(), *self.requirements]
+
 
 class SecretsGateSettings(GateSettings):
     """Hard-coded secrets (detect-secrets)."""
@@ -106,6 +115,9 @@ class SecretsGateSettings(GateSettings):
         default=".secrets.baseline",
         description="detect-secrets baseline; secrets listed there are accepted.",
     )
+
+    def named_paths(self) -> list[str]:
+        return [*super().named_paths(), self.baseline]
 
 
 class TrustGateSettings(GateSettings):
