@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from moai_deploy.errors import MoaiError
@@ -95,6 +95,17 @@ class Ledger:
         url = self._engine.url
         with translated(url, writing=False), self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """One read transaction on a Core connection (no ORM session): for hot lookups."""
+        url = self._engine.url
+        with (
+            translated(url, writing=False),
+            self._engine.connect() as connection,
+            connection.begin(),
+        ):
+            yield connection
 
     _write = write_session
     _read = read_session

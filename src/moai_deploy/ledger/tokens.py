@@ -76,6 +76,13 @@ def parse_role(text: str) -> Role:
         raise BadInputError(f"unknown role {text!r}\n    fix: use one of: {known}") from None
 
 
+_TOKENS = ApiTokenRow.__table__
+_LIVE_COLUMNS = ("id", "name", "role", "environment", "created_at", "created_by", "last_used_at")
+_BY_HASH = select(*(_TOKENS.c[name] for name in _LIVE_COLUMNS)).where(
+    _TOKENS.c.revoked_at.is_(None)
+)
+
+
 def _record(row: ApiTokenRow) -> TokenRecord:
     return TokenRecord(
         id=row.id,
@@ -125,15 +132,28 @@ class TokenStore:
             ) from None
 
     def authenticate(self, token: str) -> TokenRecord | None:
-        """The live (not revoked) token with this value, or None."""
+        """The live (not revoked) token with this value, or None.
+
+        Every API request pays this, so it is one Core select on the unique (so indexed)
+        hash column, without an ORM session: no cache, so a revocation counts at once.
+        """
         if not token.startswith(TOKEN_PREFIX):
             return None
-        query = select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token))
-        with self.ledger.read_session() as session:
-            row = session.scalar(query)
-            if row is None or row.revoked_at is not None:
-                return None
-            return _record(row)
+        query = _BY_HASH.where(_TOKENS.c.token_hash == hash_token(token))
+        with self.ledger.read_connection() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return TokenRecord(
+            id=row.id,
+            name=row.name,
+            role=Role(row.role),
+            environment=row.environment,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            revoked_at=None,
+            last_used_at=row.last_used_at,
+        )
 
     def get(self, name: str) -> TokenRecord | None:
         """The token named `name` (revoked or not), or None."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from moai_deploy.ledger.store import Ledger, ledger_url
+from moai_deploy.pipeline.access import revoke_token
+from moai_deploy.pipeline.project import Project
 from moai_deploy.server.service import ControlService
 
 from .conftest import bearer
@@ -132,3 +135,18 @@ def test_dashboard_writes_need_the_csrf_token(client: TestClient, tokens: dict[s
     assert client.get("/session").json()["csrf"] == csrf
     client.post("/logout")
     assert client.get("/api/v1/whoami").status_code == 401
+
+
+def test_a_token_revoked_elsewhere_stops_at_its_next_request(
+    client: TestClient, tokens: dict[str, str], spec_path: Path
+) -> None:
+    """The token check reads the ledger on every request (no cache), so a revocation by
+    another process (the local CLI, a second server) counts at once."""
+    headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+    assert client.get("/api/v1/whoami", headers=headers).json()["name"] == "viewer"
+    project = Project.open(spec_path)
+    try:
+        revoke_token(project, "viewer")
+    finally:
+        project.close()
+    assert client.get("/api/v1/whoami", headers=headers).status_code == 401
