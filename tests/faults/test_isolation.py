@@ -5,8 +5,11 @@ an older version shared between environments hands each over to its own."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +44,13 @@ def _served(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _status(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "moai_deploy", "status", *args]
+    return subprocess.run(
+        argv, cwd=project_dir, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def _failures(report: LoadReport) -> str:
@@ -108,6 +118,16 @@ def test_the_shared_router_of_an_older_version_hands_every_environment_over(
         assert wait_until(lambda: _served(url), 10)
     finally:
         project.close()
+
+    # Before the next deploy, status tells who serves (it is not down), on both its paths:
+    # the first run is the full one and remembers the spec's facts for the light one.
+    for _ in range(2):
+        shown = _status(project_dir, "--json")
+        assert shown.returncode == 0, shown.stderr
+        (view,) = [e for e in json.loads(shown.stdout) if e["environment"] == ENV]
+        assert view["router"] == "serving" and "older moai-deploy" in view["router_note"]
+        assert view["weights"] == routing.weights()
+    assert "older moai-deploy" in _status(project_dir).stdout
 
     upgraded = reopen(project_dir)
     try:

@@ -166,6 +166,8 @@ def status_table(status: EnvironmentStatus) -> RenderableType:
         head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status.weights.items())
     if status.router_down:
         head += "  router: DOWN (not serving)"
+    elif status.router_note:
+        head += f"  router: {status.router_note}"
     table = Table(title=head, title_justify="left")
     for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
         table.add_column(column)

@@ -32,7 +32,7 @@ from moai_deploy.spec.resolve import EnvironmentConfig, resolve_environment
 from moai_deploy.spec.secrets import SecretResolver
 from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.base import TrafficError, TrafficRouter
-from moai_deploy.traffic.handover import ExclusiveRouterProcess
+from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
 from moai_deploy.traffic.haproxy import HaproxyProcess
 from moai_deploy.traffic.haproxy.config import METRICS_USER
 from moai_deploy.traffic.ports import port_checks
@@ -194,6 +194,13 @@ class Project:
 
     def router_running(self, environment: str) -> bool:
         return self.proxy_for(environment).is_running()
+
+    def shared_router_serving(self, environment: str) -> RouterPair | None:
+        """The shared router of an older version, while it still routes this environment."""
+        for pair in self.routers.legacy():
+            if pair.router.current(self.route(environment)) is not None:
+                return pair
+        return None
 
     def stop_router(self, environment: str) -> None:
         """Stop the environment's router (and a shared one of an older version)."""

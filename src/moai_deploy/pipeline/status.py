@@ -13,6 +13,11 @@ from moai_deploy.runtime.base import InstanceState
 
 __all__ = ["EnvironmentStatus", "InstanceView", "environment_status"]
 
+SHARED_ROUTER_NOTE = (
+    "served by the router an older moai-deploy shared between environments; the next "
+    "deploy, rollback or retry gives this environment its own"
+)
+
 
 def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     """Live view of one environment (probes each running instance's readiness)."""
@@ -25,15 +30,18 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
         for i in project.runtime_for(environment).list(project.service, environment)
     ]
     routing = project.router_for(environment).current(project.route(environment))
+    own_router = project.router_running(environment)
+    shared = None if own_router else project.shared_router_serving(environment)
+    if shared is not None:  # an older version's router for every environment, until handed over
+        routing = shared.router.current(project.route(environment))
     host = project.loaded.spec.traffic.host
     unfinished = project.ledger.in_progress(project.service, environment)
     paused, continue_with = (
         _pause(project, unfinished[0], environment) if unfinished else (None, None)
     )
     live = project.ledger.live_release(project.service, environment)
-    router = (
-        "serving" if project.router_running(environment) else "down" if live or views else "idle"
-    )
+    serving = own_router or shared is not None
+    router = "serving" if serving else "down" if live or views else "idle"
     return EnvironmentStatus(
         environment=environment,
         url=f"http://{host}:{project.loaded.spec.port_of(environment)}",
@@ -45,6 +53,7 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
         paused=paused,
         continue_with=continue_with,
         router=router,
+        router_note=SHARED_ROUTER_NOTE if shared is not None else None,
     )
 
 

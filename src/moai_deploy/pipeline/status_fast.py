@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from moai_deploy.traffic.handover import RouterPair
 
 FACTS_FILE = "status-facts.json"
+ROUTER_NAMES = ("traefik", "haproxy")  # as pipeline.routers.ROUTERS, without importing it
 _CODE = Path(__file__).resolve().parents[1]
 # Whose code decides what a spec means and how status reads it: a change there (an
 # upgrade, or an edit in a development checkout) makes the remembered facts stale.
@@ -150,10 +151,16 @@ def _statuses(
         return router_pair(facts.router, folder, entrypoints, facts.host, ready)
 
     runtime = SupervisorRuntime(layout.supervisor)
+    # An older version ran one router for every environment from the state folder's top:
+    # while it may still serve, only the full path tells who routes what.
+    shared = any((layout.root / name / "state.json").exists() for name in ROUTER_NAMES)
     try:
-        return [_one(facts, ledger, runtime, pair(name), name) for name in names]
+        statuses = [_one(facts, ledger, runtime, pair(name), name) for name in names]
     except sqlite3.Error:
         raise _FullPathNeeded from None
+    if shared and any(s.router != "serving" for s in statuses):
+        raise _FullPathNeeded
+    return statuses
 
 
 def _one(

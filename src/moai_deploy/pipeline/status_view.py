@@ -42,6 +42,7 @@ class EnvironmentStatus:
     paused: str | None = None  # why the unfinished release is paused
     continue_with: str | None = None  # the command that continues it
     router: str = "idle"  # serving | down (a release is live but nothing routes) | idle
+    router_note: str | None = None  # who serves, when it is not the environment's own router
 
     @property
     def router_down(self) -> bool:
@@ -59,6 +60,7 @@ class EnvironmentStatus:
             "paused": self.paused,
             "continue_with": self.continue_with,
             "router": self.router,
+            "router_note": self.router_note,
         }
 
 
