@@ -16,7 +16,6 @@ from moai_deploy.rollout.progress import RolloutRun
 from moai_deploy.rollout.release_command import runs_release_command
 from moai_deploy.rollout.state import RolloutState, plan_digest
 from moai_deploy.rollout.watch import with_watch
-from moai_deploy.runtime.base import InstanceState
 from moai_deploy.trace import release_specs
 
 
@@ -29,7 +28,7 @@ def _stable(ctx: RolloutContext) -> tuple[ReleaseRecord | None, str | None]:
     running = [
         i
         for i in ctx.runtime.list(ctx.service, ctx.environment)
-        if i.group == group and i.state is InstanceState.RUNNING
+        if i.group == group and i.state.alive
     ]
     return live, (group if running else None)
 

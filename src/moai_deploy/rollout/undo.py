@@ -11,7 +11,6 @@ from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.rollout.instances import instance_name
 from moai_deploy.rollout.parts import Rollout
 from moai_deploy.rollout.routing import GroupShare
-from moai_deploy.runtime.base import InstanceState
 
 UNFINISHED = (ReleaseStatus.PENDING, ReleaseStatus.IN_PROGRESS)
 
@@ -42,7 +41,7 @@ def restore_stable_capacity(rollout: Rollout) -> None:
     ctx, st, fleet = rollout.ctx, rollout.state, rollout.fleet
     if st.stable_group is None or st.stable_release is None:
         return
-    running = {i.name for i in fleet.group(st.stable_group) if i.state is InstanceState.RUNNING}
+    running = {i.name for i in fleet.group(st.stable_group) if i.state.alive}
     missing = [
         index
         for index in range(ctx.config.replicas)

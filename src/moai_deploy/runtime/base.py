@@ -28,6 +28,13 @@ class InstanceState(StrEnum):
     CRASHED = "crashed"
     UNKNOWN = "unknown"
 
+    @property
+    def alive(self) -> bool:
+        """Started and not stopped or crashed. supervisord says STARTING for the first
+        `startsecs` even of an instance that already serves: a release begun that soon after
+        the last one must still see it as the stable version, not as nothing running."""
+        return self in (InstanceState.STARTING, InstanceState.RUNNING)
+
 
 class RuntimeUnavailableError(MoaiError):
     """The runtime's engine cannot be reached (e.g. no Docker daemon); the message says why
