@@ -94,8 +94,9 @@ def _instance(name: str, state: InstanceState, port: int) -> InstanceStatus:
 def test_target_files_list_running_instances_with_rule_labels(tmp_path: Path) -> None:
     found = [
         _instance("hello-demo-green-1", InstanceState.RUNNING, 4002),
-        _instance("hello-demo-green-0", InstanceState.RUNNING, 4001),
+        _instance("hello-demo-green-0", InstanceState.STARTING, 4001),  # its first second
         _instance("hello-demo-blue-0", InstanceState.CRASHED, 4000),
+        _instance("hello-demo-blue-1", InstanceState.STOPPING, 4003),
     ]
     assert targets.write_environment_targets(tmp_path, "demo", found) == 2
     entries = json.loads((tmp_path / "instances-demo.json").read_text())

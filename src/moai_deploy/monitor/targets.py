@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from moai_deploy.runtime.base import InstanceState, InstanceStatus
+from moai_deploy.runtime.base import InstanceStatus
 
 ROUTER_TARGETS = "router-{environment}.json"  # one router per environment
 
@@ -30,7 +30,7 @@ def instance_entries(instances: Iterable[InstanceStatus]) -> list[dict[str, Any]
     """file_sd entries of the running instances, labelled as the alerting rules expect."""
     entries = []
     for item in instances:
-        if item.state is not InstanceState.RUNNING:
+        if not item.state.alive:  # STARTING too: supervisord's first second, already serving
             continue
         labels = {
             "service": item.service,
