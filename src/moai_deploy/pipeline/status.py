@@ -9,7 +9,6 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status_view import EnvironmentStatus, InstanceView, last_step_text
 from moai_deploy.rollout.controls import ENGINE_ACTOR
 from moai_deploy.rollout.health import is_ready
-from moai_deploy.runtime.base import InstanceState
 
 __all__ = ["EnvironmentStatus", "InstanceView", "environment_status"]
 
@@ -24,9 +23,7 @@ def environment_status(project: Project, environment: str) -> EnvironmentStatus:
     service = project.loaded.spec.service
     ready_path, accept = service.ready_path, service.ready_status
     views = [
-        InstanceView(
-            i, i.state is InstanceState.RUNNING and is_ready(i.url, ready_path, accept=accept)
-        )
+        InstanceView(i, i.state.alive and is_ready(i.url, ready_path, accept=accept))
         for i in project.runtime_for(environment).list(project.service, environment)
     ]
     routing = project.router_for(environment).current(project.route(environment))

@@ -173,11 +173,10 @@ def _one(
     """As `pipeline.status.environment_status`, in the same order of reads."""
     from moai_deploy.pipeline.status_view import EnvironmentStatus, InstanceView, last_step_text
     from moai_deploy.rollout.quick_probe import ready_once
-    from moai_deploy.runtime.base import InstanceState
 
     path, accept = facts.ready_path, facts.ready_status
     views = [
-        InstanceView(i, i.state is InstanceState.RUNNING and ready_once(i.url, path, accept))
+        InstanceView(i, i.state.alive and ready_once(i.url, path, accept))
         for i in runtime.list(facts.service, environment)
     ]
     routing = pair.router.current(f"{facts.service}-{environment}")
