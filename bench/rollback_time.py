@@ -167,7 +167,8 @@ def _measure(project_dir: Path, runs: int) -> tuple[list[float], list[float], li
         if by_hand is not None:
             manual.append(by_hand[0])
         shown = "did not finish" if automatic is None else f"{automatic[0]:.2f}s"
-        print(f"run {n}: automatic {shown}, manual {by_hand}", file=sys.stderr)
+        by_hand_shown = "did not finish" if by_hand is None else f"{by_hand[0]:.2f}s"
+        print(f"run {n}: automatic {shown}, manual {by_hand_shown}", file=sys.stderr)
     return auto, decision, manual
 
 
