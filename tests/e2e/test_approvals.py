@@ -24,7 +24,7 @@ from moai_deploy.pipeline.access import create_token
 from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.reporter import RecordingReporter
 from moai_deploy.server.api import create_app
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 from .conftest import ENV, edit_spec, make_v2
 

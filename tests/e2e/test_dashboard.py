@@ -26,7 +26,7 @@ from moai_deploy.pipeline.access import create_token
 from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.base import free_port
 from moai_deploy.server.api import create_app
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 from .conftest import ENV, edit_spec, make_v2, reopen
 

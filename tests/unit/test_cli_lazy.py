@@ -22,6 +22,7 @@ HEAVY = (
     "moai_deploy.ledger",
     "moai_deploy.spec",
     "moai_deploy.pipeline",
+    "moai_deploy.service",
     "moai_deploy.rollout",
     "moai_deploy.runtime",
     "moai_deploy.traffic",

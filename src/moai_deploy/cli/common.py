@@ -21,14 +21,17 @@ from moai_deploy.paths import SPEC_FILE_NAME
 if TYPE_CHECKING:
     from moai_deploy.pipeline.project import Project
     from moai_deploy.rollout.reporter import Reporter
+    from moai_deploy.service import ControlService
 
 __all__ = [
     "DEFAULT_SPEC",
     "EnvArgument",
     "JsonOption",
+    "LockWaitOption",
     "SpecOption",
     "console",
     "err_console",
+    "local_service",
     "on_server",
     "open_project",
     "parse_lock_wait",
@@ -105,6 +108,15 @@ def open_project(spec: Path) -> Iterator[Project]:
         yield project
     finally:
         project.close()
+
+
+@contextmanager
+def local_service(spec: Path) -> Iterator[ControlService]:
+    """The service layer for one command on this machine (the server runs the same one)."""
+    from moai_deploy.service import ControlService
+
+    with ControlService.for_command(spec) as service:
+        yield service
 
 
 def reporter_for(as_json: bool) -> Reporter:

@@ -14,8 +14,8 @@ from moai_deploy.cli.common import (
     EnvArgument,
     JsonOption,
     SpecOption,
+    local_service,
     on_server,
-    open_project,
 )
 from moai_deploy.cli.output import console, print_json
 
@@ -59,14 +59,15 @@ def ship(
 
         return remote_commands.ship(version, as_json)
     from moai_deploy.cli.common import reporter_for
-    from moai_deploy.pipeline.ship import ship as run_ship
 
-    with open_project(spec) as project:
-        record = run_ship(project, version, reporter_for(as_json))
+    with local_service(spec) as service:
+        record = service.ship(version, reporter_for(as_json))
         if as_json:
-            print_json(record.to_dict())
+            print_json(record)
             return
-        console.print(f"[green]✓[/] pipeline #{record.id} {record.version}: {record.status}")
+        console.print(
+            f"[green]✓[/] pipeline #{record['id']} {record['version']}: {record['status']}"
+        )
 
 
 def approve(
@@ -80,16 +81,15 @@ def approve(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.approve(environment, comment, as_json)
-    from moai_deploy.pipeline.approvals import approve as approve_release
-
-    with open_project(spec) as project:
-        tally = approve_release(project, environment, comment)
+    with local_service(spec) as service:
+        tally = service.approve(environment, comment)
         if as_json:
-            print_json(tally.to_dict())
+            print_json(tally)
             return
-        state = "approved" if tally.approved else "waiting"
+        state = "approved" if tally["approved"] else "waiting"
         console.print(
-            f"[green]✓[/] approval recorded: {len(tally.approvers)}/{tally.required} ({state})"
+            f"[green]✓[/] approval recorded: {len(tally['approvers'])}/{tally['required']} "
+            f"({state})"
         )
 
 
@@ -104,15 +104,14 @@ def reject(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.control(environment, "reject", {"reason": reason}, as_json)
-    from moai_deploy.pipeline.approvals import reject as reject_release
-
-    with open_project(spec) as project:
-        release = reject_release(project, environment, reason)
+    with local_service(spec) as service:
+        release = service.reject(environment, reason)
         if as_json:
-            print_json(release.to_dict())
+            print_json(release)
             return
         console.print(
-            f"[yellow]rejected[/] release #{release.id} {release.version}: {release.status}"
+            f"[yellow]rejected[/] release #{release['id']} {release['version']}: "
+            f"{release['status']}"
         )
 
 
@@ -126,42 +125,59 @@ def token_create(
     spec: SpecOption = DEFAULT_SPEC,
     as_json: JsonOption = False,
 ) -> None:
-    """Create an API token; it is shown once and stored only as a hash."""
-    from moai_deploy.ledger.tokens import parse_role
-    from moai_deploy.pipeline.access import create_token
+    """Create an API token; it is shown once and stored only as a hash.
 
-    with open_project(spec) as project:
-        token, record = create_token(project, name, parse_role(role), env)
-        if as_json:
-            print_json({**record.to_dict(), "token": token})
-            return
-        console.print(f"[green]✓[/] token {record.name} ({record.role.value}) created.")
-        console.print("It is shown once; store it now:", highlight=False)
-        print(token)  # plain, so it can be piped
+    With --server, an admin token creates it there (audited with the admin's name)."""
+    from moai_deploy.ledger.tokens import parse_role
+
+    chosen = parse_role(role)
+    if on_server():
+        from moai_deploy.cli import remote_commands
+
+        made = remote_commands.token_create(name, chosen.value, env)
+    else:
+        with local_service(spec) as service:
+            token, record = service.create_token(name, chosen, env)
+            made = {**record.to_dict(), "token": token}
+    if as_json:
+        print_json(made)
+        return
+    console.print(f"[green]✓[/] token {made['name']} ({made['role']}) created.")
+    console.print("It is shown once; store it now:", highlight=False)
+    print(made["token"])  # plain, so it can be piped
 
 
 @token_app.command("list")
 def token_list(spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False) -> None:
     """Every token: name, role, scope, created, revoked (never the values)."""
-    from moai_deploy.ledger.tokens import TokenStore
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        tokens = TokenStore(project.ledger).list()
-        if as_json:
-            print_json([t.to_dict() for t in tokens])
-            return
-        for t in tokens:
-            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
-            console.print(f"{t.name}\t{t.role.value}\t{t.environment or '*'}\t{state}")
+        tokens = remote_commands.tokens()
+    else:
+        with local_service(spec) as service:
+            tokens = service.tokens()
+    if as_json:
+        print_json(tokens)
+        return
+    for t in tokens:
+        revoked = t.get("revoked_at")
+        state = f"revoked {revoked[:16].replace('T', ' ')}" if revoked else "live"
+        console.print(
+            f"{t['name']}\t{t['role']}\t{t['environment'] or '*'}\t{state}", highlight=False
+        )
 
 
 @token_app.command("revoke")
 def token_revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")], spec: SpecOption = DEFAULT_SPEC
 ) -> None:
-    """Revoke a token: it stops working at once."""
-    from moai_deploy.pipeline.access import revoke_token
+    """Revoke a token: it stops working at once (on every server of this ledger)."""
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        revoke_token(project, name)
-        console.print(f"[green]✓[/] token {name} revoked")
+        remote_commands.token_revoke(name)
+    else:
+        with local_service(spec) as service:
+            service.revoke_token(name)
+    console.print(f"[green]✓[/] token {name} revoked", highlight=False)

@@ -194,7 +194,10 @@ def _scenario(project: Project, project_dir: Path, tail: float, started: float) 
     render_summary(report, console, title="demo load")
     console.print(phases.table(report))
     console.print(
-        releases_table(project.ledger.list_releases(project.service, ENVIRONMENT), "ledger")
+        releases_table(
+            [r.to_dict() for r in project.ledger.list_releases(project.service, ENVIRONMENT)],
+            "ledger",
+        )
     )
     verdict = ok and report.failed == 0
     colour = "green" if verdict else "red"

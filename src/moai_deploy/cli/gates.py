@@ -1,5 +1,6 @@
 """`moai-deploy gate`: run the quality gates. Exit 0 passed, 1 a required gate failed, 2 bad
-input."""
+input. With --server, the server runs them on its checkout (`POST /api/v1/gates`, a
+deployer token not scoped to one environment) and this prints its run the same way."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from moai_deploy.errors import EXIT_RELEASE_FAILED, MoaiError
+from moai_deploy.cli.common import on_server
+from moai_deploy.errors import EXIT_RELEASE_FAILED, BadInputError, MoaiError
 
 if TYPE_CHECKING:
     from moai_deploy.gates.model import GateRun
@@ -50,9 +52,12 @@ def gate_command(
     from moai_deploy.gates.reports.console import print_run
 
     out = Console(stderr=True) if as_json else Console()
-    request = GateRequest(tuple(only or ()), env, not no_cache, report_dir, spec)
     try:
-        run = run_request(request, out)
+        if on_server():
+            run = _on_server(only or [], env, no_cache, report_dir)
+        else:
+            request = GateRequest(tuple(only or ()), env, not no_cache, report_dir, spec)
+            run = run_request(request, out)
     except MoaiError as exc:
         from moai_deploy.cli.exits import fail
 
@@ -63,6 +68,21 @@ def gate_command(
         print_run(run, out)
     if not run.passed:
         raise typer.Exit(EXIT_RELEASE_FAILED)
+
+
+def _on_server(
+    only: list[str], env: str | None, no_cache: bool, report_dir: Path | None
+) -> GateRun:
+    """The server runs the gates on its checkout and keeps the reports there."""
+    from moai_deploy.cli import remote_commands
+    from moai_deploy.gates.model import GateRun
+
+    if no_cache or report_dir is not None:
+        raise BadInputError(
+            "--no-cache and --report-dir are for gates run on this machine\n"
+            "    fix: drop them with --server (the server caches and keeps its reports)"
+        )
+    return GateRun.from_dict(remote_commands.gates(env, only))
 
 
 def _json(run: GateRun) -> str:

@@ -7,6 +7,9 @@ deploy's new instances appear as they start. Lines carry no timestamps of their 
 local runtime, so `--since` keeps the log files written within that time. Other runtimes:
 the last lines of each current instance, through the runtime protocol; `--follow` streams
 them where the runtime can (Docker: the Engine's log stream), new instances included.
+
+The lines shown once come from the service layer (`service/logs.py`), so `--server URL`
+shows the same lines from the server's machine; `--follow` reads the files here only.
 """
 
 from __future__ import annotations
@@ -15,17 +18,25 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moai_deploy.cli.common import DEFAULT_SPEC, EnvArgument, SpecOption, open_project
+from moai_deploy.cli.common import (
+    DEFAULT_SPEC,
+    EnvArgument,
+    SpecOption,
+    local_service,
+    on_server,
+    open_project,
+)
 from moai_deploy.errors import BadInputError
 
 if TYPE_CHECKING:
     from moai_deploy.pipeline.project import Project
     from moai_deploy.runtime.base import InstanceStatus
     from moai_deploy.runtime.local.logs import LogFile
+    from moai_deploy.service.logs import LogQuery
 
 
 def register(app: typer.Typer) -> None:
@@ -52,20 +63,12 @@ def _emit(log: LogFile, line: str) -> None:
     sys.stdout.flush()
 
 
-def _local_files(
-    project: Project, environment: str, release: int | None, instance: str | None
-) -> list[LogFile]:
-    from moai_deploy.runtime.local.logs import release_logs
-
-    return release_logs(project.layout.logs, environment, release, instance)
-
-
-def _default_release(project: Project, environment: str) -> int | None:
-    live = project.ledger.live_release(project.service, environment)
-    if live is not None:
-        return live.id
-    found = _local_files(project, environment, None, None)
-    return found[-1].release if found else None
+def _print_lines(found: list[dict[str, Any]]) -> None:
+    for item in found:
+        if item.get("release") is not None:
+            sys.stdout.write(f"{item['instance']} #{item['release']} | {item['line']}\n")
+        else:
+            sys.stdout.write(f"{item['instance']} {item['version']} | {item['line']}\n")
 
 
 def logs(
@@ -82,52 +85,59 @@ def logs(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Show the instance logs of ENVIRONMENT, per release (--follow to keep watching)."""
-    from moai_deploy.runtime.local.logs import follow as follow_logs
-    from moai_deploy.runtime.local.logs import tail
+    from moai_deploy.service.logs import LogQuery
 
     cutoff = _since(since)
+    query = LogQuery(release, instance, lines, cutoff)
+    if on_server():
+        if follow:
+            raise BadInputError(
+                "--follow reads the log files on their machine, not through a server\n"
+                "    fix: run it on the server's machine, or repeat without --follow"
+            )
+        from moai_deploy.cli import remote_commands
+
+        _print_lines(remote_commands.logs(environment, query))
+        return
+    if not follow:
+        with local_service(spec) as service:
+            _print_lines(service.logs(environment, query))
+        return
     with open_project(spec) as project:
         project.environment(environment)
-        runtime = project.runtime_for(environment)
-        if runtime.name != "local":
-            _other_runtime(project, environment, instance, lines, follow)
+        if project.runtime_for(environment).name != "local":
+            _other_runtime(project, environment, instance, lines)
             return
-        chosen = (
-            release if release is not None or follow else _default_release(project, environment)
-        )
-        if release is not None and not _local_files(project, environment, release, None):
-            raise BadInputError(f"release #{release} of {environment!r} has no instance logs")
-
-        def current() -> list[LogFile]:
-            found = _local_files(project, environment, chosen, instance)
-            return [f for f in found if cutoff is None or f.modified() >= cutoff]
-
-        for log in current():
-            for line in tail(log, lines):
-                _emit(log, line)
-        if follow:
-            try:
-                follow_logs(current, _emit, lambda: True)
-            except KeyboardInterrupt:
-                return
+        _follow_local(project, environment, query)
 
 
-def _other_runtime(
-    project: Project, environment: str, instance: str | None, lines: int, follow: bool
-) -> None:
+def _follow_local(project: Project, environment: str, query: LogQuery) -> None:
+    from moai_deploy.runtime.local.logs import follow as follow_logs
+    from moai_deploy.runtime.local.logs import tail
+    from moai_deploy.service.logs import local_files
+
+    if query.release is not None and not local_files(project, environment, query.release, None):
+        raise BadInputError(f"release #{query.release} of {environment!r} has no instance logs")
+
+    def current() -> list[LogFile]:
+        found = local_files(project, environment, query.release, query.instance)
+        return [f for f in found if query.since is None or f.modified() >= query.since]
+
+    for log in current():
+        for line in tail(log, query.lines):
+            _emit(log, line)
+    try:
+        follow_logs(current, _emit, lambda: True)
+    except KeyboardInterrupt:
+        return
+
+
+def _other_runtime(project: Project, environment: str, instance: str | None, lines: int) -> None:
     runtime = project.runtime_for(environment)
     stream = getattr(runtime, "stream_logs", None)  # a runtime that can follow its instances
-    if follow:
-        if stream is None:
-            raise BadInputError(f"--follow is not available on the {runtime.name} runtime yet")
-        follow_instances(
-            lambda: runtime.list(project.service, environment), stream, instance, lines
-        )
-        return
-    for status in runtime.list(project.service, environment):
-        if instance is None or status.name == instance:
-            for line in runtime.logs(status.name, lines).splitlines():
-                sys.stdout.write(f"{status.name} {status.version} | {line}\n")
+    if stream is None:
+        raise BadInputError(f"--follow is not available on the {runtime.name} runtime yet")
+    follow_instances(lambda: runtime.list(project.service, environment), stream, instance, lines)
 
 
 def follow_instances(

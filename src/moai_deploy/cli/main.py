@@ -43,8 +43,8 @@ from moai_deploy.cli.common import (
     TokenOption,
     WaitOption,
     console,
+    local_service,
     on_server,
-    open_project,
     parse_lock_wait,
     print_json,
     rollout_reporter,
@@ -95,18 +95,16 @@ def deploy(
 
         how = remote.How(parse_lock_wait(lock_wait), wait, as_json)
         return remote.deploy(environment, version, resume, reason, how)
-    from moai_deploy.pipeline import operations
+    from moai_deploy.pipeline.operations import DeployOptions
 
-    with open_project(spec) as project:
-        project.environment(environment)
+    with local_service(spec) as service:
+        service.check_environment(environment)
         if not as_json:
-            console.print(f"[bold]deploy[/] {project.service} -> {environment}")
-        options = operations.DeployOptions(
-            lock_wait=parse_lock_wait(lock_wait), resume=resume, force_reason=reason
-        )
-        with rollout_reporter(project, environment, as_json) as reporter:
-            release = operations.deploy(project, environment, version, reporter, options)
-        _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
+            console.print(f"[bold]deploy[/] {service.service_name()} -> {environment}")
+        options = DeployOptions(lock_wait=parse_lock_wait(lock_wait), resume=resume)
+        with rollout_reporter(service.project(), environment, as_json) as reporter:
+            release = service.deploy(environment, version, reason, options, reporter)
+        _done(release, as_json, f"release #{release['id']} {release['version']} is live")
 
 
 @app.command()
@@ -125,16 +123,16 @@ def rollback(
         return remote.rollback(
             environment, to, remote.How(parse_lock_wait(lock_wait), wait, as_json)
         )
-    from moai_deploy.pipeline import operations
+    from moai_deploy.pipeline.operations import DeployOptions
 
-    with open_project(spec) as project:
-        project.environment(environment)
+    with local_service(spec) as service:
+        service.check_environment(environment)
         if not as_json:
-            console.print(f"[bold]rollback[/] {project.service} {environment}")
-        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
-        with rollout_reporter(project, environment, as_json) as reporter:
-            release = operations.rollback(project, environment, to, reporter, options)
-        _done(release.to_dict(), as_json, f"release #{release.id} {release.version} is live again")
+            console.print(f"[bold]rollback[/] {service.service_name()} {environment}")
+        options = DeployOptions(lock_wait=parse_lock_wait(lock_wait))
+        with rollout_reporter(service.project(), environment, as_json) as reporter:
+            release = service.rollback(environment, to, options, reporter)
+        _done(release, as_json, f"release #{release['id']} {release['version']} is live again")
 
 
 def _done(data: dict[str, object], as_json: bool, message: str) -> None:
@@ -178,23 +176,19 @@ def history(
         return remote_commands.history(environment, limit, as_json)
     from moai_deploy.cli import output
 
-    with open_project(spec) as project:
-        if environment:
-            project.environment(environment)
-        releases = project.ledger.list_releases(project.service, environment, limit)
+    with local_service(spec) as service:
+        releases = service.releases(environment, limit)
         if as_json:
-            print_json([r.to_dict() for r in releases])
+            print_json(releases)
         else:
-            console.print(output.releases_table(releases, f"releases of {project.service}"))
+            console.print(output.releases_table(releases, f"releases of {service.service_name()}"))
 
 
 @app.command()
 def down(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
     """Stop every instance of ENVIRONMENT and remove its route."""
-    from moai_deploy.pipeline import operations
-
-    with open_project(spec) as project:
-        stopped = operations.down(project, environment)
+    with local_service(spec) as service:
+        stopped = service.down(environment)
         console.print(f"[green]✓[/] {environment}: stopped {stopped} instance(s)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,13 +13,12 @@ from moai_deploy.cli.common import (
     JsonOption,
     SpecOption,
     WaitOption,
+    local_service,
     on_server,
-    open_project,
     parse_lock_wait,
     reporter_for,
 )
 from moai_deploy.cli.output import console, print_json
-from moai_deploy.errors import LockedError
 
 # The pipeline, the ledger and the rollout load inside each command (see cli/main.py).
 
@@ -48,12 +47,10 @@ def abort(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.control(environment, "abort", {}, as_json)
-    from moai_deploy.pipeline import control
-
-    with open_project(spec) as project:
-        release = control.abort(project, environment, reporter_for(as_json))
+    with local_service(spec) as service:
+        release = service.abort(environment, reporter_for(as_json))
         _show(
-            release.to_dict(), as_json, f"release #{release.id} {release.version}: {release.status}"
+            release, as_json, f"release #{release['id']} {release['version']}: {release['status']}"
         )
 
 
@@ -70,14 +67,12 @@ def promote(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.control(environment, "promote", {"full": full}, as_json)
-    from moai_deploy.pipeline import control
-
-    with open_project(spec) as project:
-        release = control.promote(project, environment, full, reporter_for(as_json))
+    with local_service(spec) as service:
+        release = service.promote(environment, full, reporter_for(as_json))
         _show(
-            release.to_dict(),
+            release,
             as_json,
-            f"promote requested for release #{release.id} ({release.status})",
+            f"promote requested for release #{release['id']} ({release['status']})",
         )
 
 
@@ -87,11 +82,9 @@ def pause(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
         from moai_deploy.cli import remote_commands
 
         return remote_commands.set_paused(environment, True)
-    from moai_deploy.pipeline import control
-
-    with open_project(spec) as project:
-        release = control.set_paused(project, environment, True)
-        console.print(f"[yellow]paused[/] release #{release.id} {release.version}")
+    with local_service(spec) as service:
+        release = service.set_paused(environment, True)
+        console.print(f"[yellow]paused[/] release #{release['id']} {release['version']}")
 
 
 def resume(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
@@ -100,11 +93,9 @@ def resume(environment: EnvArgument, spec: SpecOption = DEFAULT_SPEC) -> None:
         from moai_deploy.cli import remote_commands
 
         return remote_commands.set_paused(environment, False)
-    from moai_deploy.pipeline import control
-
-    with open_project(spec) as project:
-        release = control.set_paused(project, environment, False)
-        console.print(f"[green]resumed[/] release #{release.id} {release.version}")
+    with local_service(spec) as service:
+        release = service.set_paused(environment, False)
+        console.print(f"[green]resumed[/] release #{release['id']} {release['version']}")
 
 
 def retry(
@@ -119,12 +110,12 @@ def retry(
         from moai_deploy.cli import remote_commands as remote
 
         return remote.retry(environment, remote.How(parse_lock_wait(lock_wait), wait, as_json))
-    from moai_deploy.pipeline import operations
+    from moai_deploy.pipeline.operations import DeployOptions
 
-    with open_project(spec) as project:
-        options = operations.DeployOptions(lock_wait=parse_lock_wait(lock_wait))
-        release = operations.retry(project, environment, reporter_for(as_json), options)
-        _show(release.to_dict(), as_json, f"release #{release.id} {release.version} is live")
+    with local_service(spec) as service:
+        options = DeployOptions(lock_wait=parse_lock_wait(lock_wait))
+        release = service.retry(environment, options, reporter_for(as_json))
+        _show(release, as_json, f"release #{release['id']} {release['version']} is live")
 
 
 def audit_log(
@@ -140,15 +131,8 @@ def audit_log(
         from moai_deploy.cli import remote_commands
 
         return remote_commands.audit(environment, limit, as_json)
-
-    with open_project(spec) as project:
-        if environment:
-            project.environment(environment)
-        events = project.ledger.list_audit(project.service, environment, limit)
-        if as_json:
-            print_json([e.to_dict() for e in events])
-        else:
-            console.print(output.audit_table(events))
+    with local_service(spec) as service:
+        _show_audit(service.audit(environment, limit), as_json, "audit log")
 
 
 def event_log(
@@ -162,36 +146,37 @@ def event_log(
     as_json: JsonOption = False,
 ) -> None:
     """The rollout event log, oldest first: transitions, steps, weights, measurements, controls."""
-    from moai_deploy.ledger.events import EventLog
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        if environment:
-            project.environment(environment)
-        found = EventLog(project.ledger).since(
-            after, release=release, service=project.service, environment=environment, limit=limit
-        )
-        if as_json:
-            print_json([e.to_dict() for e in found])
-            return
-        for e in found:
-            console.print(output.event_line(e), highlight=False, markup=False)
+        found = remote_commands.events(environment, release, after, limit)
+    else:
+        with local_service(spec) as service:
+            found = service.events(environment, release, after, limit)
+    if as_json:
+        print_json(found)
+        return
+    for e in found:
+        console.print(output.event_line(e), highlight=False, markup=False)
 
 
 @lock_app.command("status")
 def lock_status(spec: SpecOption = DEFAULT_SPEC, as_json: JsonOption = False) -> None:
     """Who holds which environment's lock, and whether the holder is alive."""
-    from moai_deploy.ledger import locks
-    from moai_deploy.rollout.lock import locked_message
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        held = locks.all_locks(project.ledger, project.service)
-        if as_json:
-            print_json([h.to_dict() for h in held])
-            return
-        if not held:
-            console.print("no locks held")
-        for record in held:
-            console.print(locked_message(record.service, record.environment, record))
+        held = remote_commands.locks()
+    else:
+        with local_service(spec) as service:
+            held = service.locks()
+    if as_json:
+        print_json(held)
+        return
+    if not held:
+        console.print("no locks held")
+    for record in held:
+        console.print(record["summary"], highlight=False, markup=False)
 
 
 @lock_app.command("acquire")
@@ -201,19 +186,16 @@ def lock_acquire(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Hold the lock by hand (e.g. maintenance): rollouts exit 3 until released."""
-    from moai_deploy.ledger import locks
-    from moai_deploy.pipeline.preflight import audit
-    from moai_deploy.rollout.lock import actor, locked_message
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        project.environment(environment)
-        request = locks.LockRequest(actor(), "manual", message=message, manual=True)
-        if not locks.try_acquire(project.ledger, project.service, environment, request):
-            held = locks.current(project.ledger, project.service, environment)
-            if held is not None:
-                raise LockedError(locked_message(project.service, environment, held))
-        audit(project, environment, "lock_acquire", "succeeded", message=message)
-        console.print(f"[green]✓[/] {environment} locked by {actor()}: {message}")
+        held = remote_commands.lock_acquire(environment, message)
+    else:
+        with local_service(spec) as service:
+            held = service.lock_acquire(environment, message)
+    console.print(
+        f"[green]✓[/] {environment} locked by {held['holder']}: {message}", highlight=False
+    )
 
 
 @lock_app.command("release")
@@ -224,28 +206,32 @@ def lock_release(
     spec: SpecOption = DEFAULT_SPEC,
 ) -> None:
     """Release a manual lock, or break any lock with --force --reason (audited)."""
-    from moai_deploy.ledger import locks
-    from moai_deploy.pipeline.preflight import audit
+    if force and not reason:
+        raise typer.BadParameter("--force needs --reason TEXT", param_hint="--reason")
+    force_reason = reason if force else None
+    if on_server():
+        from moai_deploy.cli import remote_commands
 
-    with open_project(spec) as project:
-        project.environment(environment)
-        if force and not reason:
-            raise typer.BadParameter("--force needs --reason TEXT", param_hint="--reason")
-        if force:
-            broken = locks.force_release(project.ledger, project.service, environment)
-            holder = broken.describe() if broken else None
-            audit(project, environment, "lock_break", "succeeded", reason=reason, holder=holder)
-            console.print(
-                f"[yellow]broke[/] lock of {environment}"
-                + (f" held by {holder}" if holder else " (none held)")
-            )
-            return
-        if not locks.release(project.ledger, project.service, environment, pid=None):
-            raise typer.BadParameter(
-                "no manual lock held; use --force --reason to break another holder's"
-            )
-        audit(project, environment, "lock_release", "succeeded")
+        done = remote_commands.lock_release(environment, force_reason)
+    else:
+        with local_service(spec) as service:
+            done = service.lock_release(environment, force_reason)
+    if not force:
         console.print(f"[green]✓[/] {environment} unlocked")
+        return
+    holder = done.get("broke")
+    console.print(
+        f"[yellow]broke[/] lock of {environment}"
+        + (f" held by {holder}" if holder else " (none held)"),
+        highlight=False,
+    )
+
+
+def _show_audit(events: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        print_json(events)
+    else:
+        console.print(output.audit_table(events, title))
 
 
 def _show(data: dict[str, object], as_json: bool, message: str) -> None:

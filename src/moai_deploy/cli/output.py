@@ -14,8 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
-    from moai_deploy.ledger.events import EventRecord
-    from moai_deploy.ledger.records import AuditRecord, ReleaseRecord
     from moai_deploy.pipeline.status import EnvironmentStatus
 
 console = Console()
@@ -133,29 +131,35 @@ def rollout_event_line(name: str, fields: dict[str, Any]) -> str | None:
     return line(fields) if line is not None else None
 
 
-def releases_table(releases: list[ReleaseRecord], title: str) -> Table:
+def releases_table(releases: list[dict[str, Any]], title: str) -> Table:
+    """Releases as `ReleaseRecord.to_dict` (and the API) gives them."""
     table = Table(title=title, title_justify="left")
     for column in ("id", "env", "version", "status", "commit", "by", "started", "finished", "note"):
         table.add_column(column)
     for r in releases:
-        style = _STATUS_STYLE.get(r.status, "")
-        note = f"rollback of #{r.rollback_of}" if r.rollback_of else (r.message or "")
+        style = _STATUS_STYLE.get(r["status"], "")
+        note = f"rollback of #{r['rollback_of']}" if r.get("rollback_of") else r.get("message")
         table.add_row(
-            str(r.id),
-            r.environment,
-            r.version,
-            f"[{style}]{r.status}[/]",
-            (r.commit_sha or "")[:7],
-            r.deployed_by,
-            _time(r.started_at),
-            _time(r.finished_at),
+            str(r["id"]),
+            r["environment"],
+            r["version"],
+            f"[{style}]{r['status']}[/]",
+            (r.get("commit_sha") or "")[:7],
+            r["deployed_by"],
+            _time(r.get("started_at")),
+            _time(r.get("finished_at")),
             note.splitlines()[0][:140] if note else "",
         )
     return table
 
 
 def _time(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+    """A time as a datetime or as ISO 8601 text (JSON), to the second."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value[:19].replace("T", " ")
+    return str(value.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def status_table(status: EnvironmentStatus) -> RenderableType:
@@ -187,22 +191,26 @@ def status_table(status: EnvironmentStatus) -> RenderableType:
     return Group(table, *(Text(line) for line in lines))
 
 
-def audit_table(events: list[AuditRecord]) -> Table:
-    table = Table(title="audit log", title_justify="left")
+def audit_table(events: list[dict[str, Any]], title: str = "audit log") -> Table:
+    """Audit events as `AuditRecord.to_dict` (and the API) gives them."""
+    table = Table(title=title, title_justify="left")
     for column in ("at", "actor", "action", "target", "outcome", "detail"):
         table.add_column(column)
     for e in events:
-        detail = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()))
-        table.add_row(_time(e.at), e.actor, e.action, e.target, e.outcome, detail[:80])
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
+        table.add_row(
+            _time(e["at"]), e["actor"], e["action"], e["target"], e["outcome"], detail[:80]
+        )
     return table
 
 
-def event_line(event: EventRecord) -> str:
-    """One event as a line: id, time, release, kind, actor and its fields."""
-    fields = " ".join(f"{k}={_short(v)}" for k, v in sorted(event.data.items()) if v is not None)
-    release = f"#{event.release_id}" if event.release_id is not None else "-"
-    actor = f" by {event.actor}" if event.actor else ""
-    return f"{event.id:>6} {_time(event.at)} {release:>5} {event.kind}{actor}: {fields}"
+def event_line(event: dict[str, Any]) -> str:
+    """One event (`EventRecord.to_dict`) as a line: id, time, release, kind, actor, fields."""
+    data = event.get("data") or {}
+    fields = " ".join(f"{k}={_short(v)}" for k, v in sorted(data.items()) if v is not None)
+    release = f"#{event['release_id']}" if event.get("release_id") is not None else "-"
+    actor = f" by {event['actor']}" if event.get("actor") else ""
+    return f"{event['id']:>6} {_time(event['at'])} {release:>5} {event['kind']}{actor}: {fields}"
 
 
 def _short(value: Any) -> str:

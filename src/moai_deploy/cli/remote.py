@@ -1,7 +1,8 @@
 """The command line against a running `moai-deploy server` (`--server URL`).
 
-The same verbs as on this machine, over /api/v1: the server runs them through its
-service layer (`server/service.py`) as the token's owner, so its audit log names them.
+The same verbs as on this machine, over /api/v1: the server runs them through the
+service layer the local CLI runs too (`service/control.py`), as the token's owner, so
+its audit log names them.
 The server's answers become the CLI's exit codes: 400/401/403/404 and a refused body
 exit 2, 409 exits 3, a failed release exits 1. The token never appears in any output.
 
@@ -28,6 +29,7 @@ from moai_deploy.errors import (
 
 DEFAULT_TOKEN_FILE = Path("~/.config/moai-deploy/token")
 POLL = 0.3  # seconds between two looks at a running job
+DEFAULT = object()  # "the client's own timeout"
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 _FIX = {
     401: "pass a live token: --token-file PATH (mode 0600), MOAI_DEPLOY_TOKEN or --token",
@@ -119,7 +121,7 @@ def _failed_job(response: httpx.Response) -> dict[str, Any] | None:
 
 
 class RemoteControl:
-    """The operations of `server/service.py`, asked of a server over HTTP."""
+    """The operations of `service/control.py`, asked of a server over HTTP."""
 
     def __init__(self, url: str, token: str, transport: httpx.BaseTransport | None = None) -> None:
         if not url.startswith(("http://", "https://")):
@@ -152,8 +154,13 @@ class RemoteControl:
         query = {k: v for k, v in params.items() if v is not None}
         return self._send("GET", path, params=query).json()
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._send("POST", path, json=body).json()
+    def post(self, path: str, body: dict[str, Any] | None = None, timeout: object = DEFAULT) -> Any:
+        """POST `body`; `timeout=None` waits as long as the server works on it."""
+        extra: dict[str, Any] = {} if timeout is DEFAULT else {"timeout": timeout}
+        return self._send("POST", path, json=body, **extra).json()
+
+    def delete(self, path: str) -> Any:
+        return self._send("DELETE", path).json()
 
     def run(
         self,

@@ -9,17 +9,22 @@ by the server, which holds the environment's lock until the last step is done.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from rich.table import Table
 
 from moai_deploy.cli.common import REMOTE
-from moai_deploy.cli.output import console, print_json
+from moai_deploy.cli.output import audit_table, console, print_json, releases_table
 from moai_deploy.cli.remote import RemoteControl, connect
 from moai_deploy.errors import ReleaseFailedError
+
+if TYPE_CHECKING:
+    from moai_deploy.service.logs import LogQuery
 
 _LEAVE_AT = frozenset({"live", "waiting"})
 _DONE = frozenset({"succeeded", "failed"})
@@ -178,20 +183,7 @@ def history(environment: str | None, limit: int, as_json: bool) -> None:
         if as_json:
             print_json(releases)
             return
-        table = Table(title=f"releases on {REMOTE.url}", title_justify="left")
-        for column in ("id", "env", "version", "status", "commit", "by", "started", "finished"):
-            table.add_column(column)
-        for r in releases:
-            table.add_row(
-                str(r["id"]), r["environment"], r["version"], r["status"],
-                (r.get("commit_sha") or "")[:7], r["deployed_by"],
-                _when(r.get("started_at")), _when(r.get("finished_at")),
-            )  # fmt: skip
-        console.print(table)
-
-
-def _when(value: str | None) -> str:
-    return value[:19].replace("T", " ") if value else ""
+        console.print(releases_table(releases, f"releases on {REMOTE.url}"))
 
 
 def _status_table(status: dict[str, Any]) -> Table:
@@ -222,12 +214,80 @@ def audit(environment: str | None, limit: int, as_json: bool) -> None:
         if as_json:
             print_json(events)
             return
-        table = Table(title=f"audit log on {REMOTE.url}", title_justify="left")
-        for column in ("at", "actor", "action", "target", "outcome", "detail"):
-            table.add_column(column)
-        for e in events:
-            detail = ", ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
-            table.add_row(
-                _when(e["at"]), e["actor"], e["action"], e["target"], e["outcome"], detail[:80]
-            )
-        console.print(table)
+        console.print(audit_table(events, f"audit log on {REMOTE.url}"))
+
+
+# The commands below only ask; their local command prints the answer (cli/ops.py etc.).
+
+
+def events(
+    environment: str | None, release: int | None, after: int, limit: int
+) -> list[dict[str, Any]]:
+    with client() as remote:
+        found: list[dict[str, Any]] = remote.get(
+            "/event-log", environment=environment, release=release, after=after, limit=limit
+        )
+        return found
+
+
+def logs(environment: str, query: LogQuery) -> list[dict[str, Any]]:
+    since = max(0.0, time.time() - query.since) if query.since is not None else None
+    with client() as remote:
+        found: list[dict[str, Any]] = remote.get(
+            f"/environments/{environment}/logs",
+            release=query.release,
+            instance=query.instance,
+            lines=query.lines,
+            since=since,
+        )
+        return found
+
+
+def locks() -> list[dict[str, Any]]:
+    with client() as remote:
+        held: list[dict[str, Any]] = remote.get("/locks")
+        return held
+
+
+def lock_acquire(environment: str, message: str) -> dict[str, Any]:
+    with client() as remote:
+        held: dict[str, Any] = remote.post(
+            f"/environments/{environment}/lock", {"message": message}
+        )
+        return held
+
+
+def lock_release(environment: str, force_reason: str | None) -> dict[str, Any]:
+    body = {"force": force_reason is not None, "reason": force_reason}
+    with client() as remote:
+        done: dict[str, Any] = remote.post(f"/environments/{environment}/lock/release", body)
+        return done
+
+
+def gates(environment: str | None, only: list[str]) -> dict[str, Any]:
+    """The server runs the gates on its checkout (they may take minutes: no read timeout)."""
+    with client() as remote:
+        run: dict[str, Any] = remote.post(
+            "/gates", {"environment": environment, "only": only}, timeout=None
+        )
+        return run
+
+
+def tokens() -> list[dict[str, Any]]:
+    with client() as remote:
+        found: list[dict[str, Any]] = remote.get("/tokens")
+        return found
+
+
+def token_create(name: str, role: str, environment: str | None) -> dict[str, Any]:
+    with client() as remote:
+        made: dict[str, Any] = remote.post(
+            "/tokens", {"name": name, "role": role, "environment": environment}
+        )
+        return made
+
+
+def token_revoke(name: str) -> dict[str, Any]:
+    with client() as remote:
+        record: dict[str, Any] = remote.delete(f"/tokens/{quote(name, safe='')}")
+        return record

@@ -173,3 +173,18 @@ class GateRun:
             "blocking": [o.result.gate for o in self.blocking],
             "gates": [o.to_dict() for o in self.outcomes],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateRun:
+        """The run `to_dict` (e.g. a server's `POST /api/v1/gates`) described."""
+        return cls(
+            project_dir=data["project_dir"],
+            environment=data.get("environment"),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            outcomes=[
+                GateOutcome(GateResult.from_dict(g), bool(g["required"]), str(g["on_error"]))
+                for g in data.get("gates", [])
+            ],
+            duration=float(data.get("duration", 0.0)),
+            run_id=data.get("run_id"),
+        )

@@ -25,8 +25,8 @@ from moai_deploy.errors import (
 from moai_deploy.server.auth import Authenticator, AuthError, RateLimited
 from moai_deploy.server.deps import CsrfError
 from moai_deploy.server.hub import EventHub, EventSource
-from moai_deploy.server.jobs import Jobs
-from moai_deploy.server.service import ControlService
+from moai_deploy.server.jobs import Jobs, job_reporter
+from moai_deploy.service import ControlService
 
 API_PREFIX = "/api/v1"
 
@@ -79,9 +79,17 @@ def create_app(
     service: ControlService, auth: Authenticator | None = None, *, live_samples: bool = True
 ) -> FastAPI:
     """The server's app over `service`; `auth` defaults to the project's token store."""
-    from moai_deploy.server import dashboard, events, metrics, routes_read, routes_write
+    from moai_deploy.server import (
+        dashboard,
+        events,
+        metrics,
+        routes_ops,
+        routes_read,
+        routes_write,
+    )
     from moai_deploy.server.live import LiveSampler
 
+    service.watch_reporters(job_reporter)  # a job's phase follows its release's steps
     hub = EventHub(_event_source(service))
     sampler = LiveSampler(service) if live_samples else None
 
@@ -112,6 +120,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(routes_read.router, prefix=API_PREFIX)
     app.include_router(routes_write.router, prefix=API_PREFIX)
+    app.include_router(routes_ops.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     app.include_router(dashboard.router)

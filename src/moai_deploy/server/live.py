@@ -10,7 +10,7 @@ import httpx
 
 from moai_deploy.ledger.store import Ledger
 from moai_deploy.server.hub import Event
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 WINDOW = 5.0  # seconds of traffic each sample summarises
 

@@ -20,7 +20,7 @@ from moai_deploy.ledger.models import ReleaseStatus
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.ledger.store import Ledger
 from moai_deploy.observe.dora import DoraScope, dora
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 router = APIRouter(tags=["server"])
 DURATION_BUCKETS = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from moai_deploy.errors import NotFoundError
 from moai_deploy.server.auth import Permission
 from moai_deploy.server.deps import Principal, require
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 router = APIRouter(tags=["read"])
 Reader = Annotated[Principal, Depends(require(Permission.READ))]

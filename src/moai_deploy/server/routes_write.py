@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from moai_deploy.ledger.tokens import Role, TokenStore
+from moai_deploy.ledger.tokens import Role
 from moai_deploy.pipeline.operations import DeployOptions
 from moai_deploy.rollout.lock import acting_as
 from moai_deploy.server.auth import Permission
@@ -226,17 +226,14 @@ def gates(body: GatesBody, request: Request, who: Deployer) -> dict[str, Any]:
 @router.get("/tokens", tags=["admin"])
 def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
     """Every API token (never the token values)."""
-    return [t.to_dict() for t in TokenStore(service_of(request).project().ledger).list()]
+    return service_of(request).tokens()
 
 
 @router.post("/tokens", tags=["admin"], status_code=201)
 def create_token(body: TokenBody, request: Request, who: Admin) -> dict[str, Any]:
     """A new token; its value is in this answer only."""
-    service = service_of(request)
-    if body.environment is not None:
-        service.check_environment(body.environment)
     with acting_as(who.name):
-        token, record = service.create_token(body.name, body.role, body.environment)
+        token, record = service_of(request).create_token(body.name, body.role, body.environment)
     return {**record.to_dict(), "token": token}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from moai_deploy.server.api import create_app
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 
 def serve(spec: Path, host: str, port: int) -> None:

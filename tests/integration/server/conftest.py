@@ -13,7 +13,7 @@ from moai_deploy.ledger.tokens import Role
 from moai_deploy.pipeline.access import create_token
 from moai_deploy.pipeline.project import Project
 from moai_deploy.server.api import create_app
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 GATES = ["ruff", "ruff_format", "mypy", "pytest", "bandit", "pip_audit", "secrets", "trust"]
 SPEC = """\

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from moai_deploy.ledger.store import Ledger, ledger_url
 from moai_deploy.pipeline.access import revoke_token
 from moai_deploy.pipeline.project import Project
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 from .conftest import bearer
 

@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 
 from moai_deploy.server.api import create_app
 from moai_deploy.server.auth import Authenticator, FailedLogins
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 # CI runs the same examples every time (a flaky test is a failing test); set
 # MOAI_FUZZ_RANDOM=1 to explore new ones, MOAI_FUZZ_EXAMPLES=N for more of them.

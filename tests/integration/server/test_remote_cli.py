@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from moai_deploy.pipeline.project import Project
+
 from ...e2e.server_process import CLI, cli, running_server
 
 pytestmark = pytest.mark.slow  # a real server process per test module
@@ -172,3 +174,130 @@ def _approvals_and_controls(server: str, tokens: dict[str, str]) -> None:
     assert {("approver", "approve"), ("admin", "reject"), ("deployer", "abort")} <= actions
     shown = _remote(server, tokens["viewer"], "audit")
     assert shown.returncode == 0 and "audit log on" in _clean(shown, tokens["viewer"])
+    events = _remote(server, tokens["viewer"], "events", "production", "--json")
+    assert events.returncode == 0, events.stderr
+    kinds = {e["kind"] for e in json.loads(events.stdout)}
+    assert kinds, events.stdout  # the releases above wrote their transitions
+    lines = _remote(server, tokens["viewer"], "events", "production")
+    assert lines.returncode == 0 and all(kind in lines.stdout for kind in kinds), lines.stdout
+
+
+def test_locks_through_the_server(server: str, tokens: dict[str, str], spec_path: Path) -> None:
+    deployer, viewer, admin = tokens["deployer"], tokens["viewer"], tokens["admin"]
+    held = _remote(server, deployer, "lock", "acquire", "staging", "-m", "db maintenance")
+    assert held.returncode == 0 and "locked by deployer" in _clean(held, deployer), held.stderr
+    shown = _remote(server, viewer, "lock", "status", "--json")
+    assert shown.returncode == 0, shown.stderr
+    [lock] = json.loads(shown.stdout)
+    assert (lock["environment"], lock["holder"], lock["message"]) == (
+        "staging",
+        "deployer",
+        "db maintenance",
+    )
+    here = cli("lock", "status", cwd=spec_path.parent)  # the same lock, read on this machine
+    assert here.returncode == 0 and "db maintenance" in here.stdout, here.stderr
+    cases = [
+        (deployer, ("lock", "acquire", "staging", "-m", "again"), 3, "is locked by"),
+        (deployer, ("deploy", "staging", "--version", "v1"), 3, "HTTP 409"),
+        (viewer, ("lock", "release", "staging"), 2, "may not deploy"),
+        (deployer, ("lock", "release", "staging", "--force", "--reason", "x"), 2, "may not admin"),
+        (tokens["staging-deployer"], ("lock", "acquire", "production", "-m", "x"), 2, "HTTP 403"),
+        (deployer, ("lock", "release", "nowhere"), 2, "unknown environment"),
+    ]
+    for token, args, code, text in cases:
+        done = _remote(server, token, *args)
+        out = _clean(done, *tokens.values())
+        assert done.returncode == code, (args, done.returncode, out)
+        assert text in out, (args, out)
+    released = _remote(server, deployer, "lock", "release", "staging")
+    assert released.returncode == 0 and "staging unlocked" in released.stdout, released.stderr
+    again = _remote(server, deployer, "lock", "release", "staging")
+    assert again.returncode == 2 and "no manual lock held" in _clean(again), again.stdout
+    broke = _remote(server, admin, "lock", "release", "staging", "--force", "--reason", "test")
+    assert broke.returncode == 0 and "(none held)" in broke.stdout, broke.stderr
+    audit = json.loads(_remote(server, viewer, "audit", "staging", "--json").stdout)
+    actions = [(e["actor"], e["action"]) for e in audit]
+    assert ("deployer", "lock_acquire") in actions and ("deployer", "lock_release") in actions
+    assert ("admin", "lock_break") in actions
+
+
+def test_tokens_through_the_server_are_admin_only_and_audited(
+    server: str, tokens: dict[str, str]
+) -> None:
+    admin = tokens["admin"]
+    made = _remote(server, admin, "token", "create", "ci", "--role", "viewer", "--json")
+    assert made.returncode == 0, made.stderr
+    new = json.loads(made.stdout)
+    assert (new["name"], new["role"], new["created_by"]) == ("ci", "viewer", "admin")
+    assert _remote(server, new["token"], "status", "staging").returncode == 0
+    listed = _remote(server, admin, "token", "list", "--json")
+    assert listed.returncode == 0 and new["token"] not in listed.stdout, listed.stderr
+    assert "ci" in {t["name"] for t in json.loads(listed.stdout)}
+    cases = [
+        (tokens["deployer"], ("token", "list"), 2, "may not admin"),
+        (tokens["approver"], ("token", "create", "x", "--role", "admin"), 2, "HTTP 403"),
+        (tokens["viewer"], ("token", "revoke", "admin"), 2, "HTTP 403"),
+        (admin, ("token", "create", "ci", "--role", "viewer"), 3, "exists"),
+        (admin, ("token", "create", "y", "--role", "boss"), 2, "unknown role"),
+        (admin, ("token", "create", "y", "--role", "viewer", "--env", "moon"), 2, "unknown env"),
+        (admin, ("token", "revoke", "nobody"), 2, "no live token"),
+    ]
+    for token, args, code, text in cases:
+        done = _remote(server, token, *args)
+        out = _clean(done, *tokens.values(), new["token"])
+        assert done.returncode == code, (args, done.returncode, out)
+        assert text in out, (args, out)
+    revoked = _remote(server, admin, "token", "revoke", "ci")
+    assert revoked.returncode == 0 and "token ci revoked" in revoked.stdout, revoked.stderr
+    after = _remote(server, new["token"], "status", "staging")
+    assert after.returncode == 2 and "HTTP 401" in _clean(after, new["token"])
+    audit = json.loads(_remote(server, tokens["viewer"], "audit", "--json").stdout)
+    done_by_admin = {(e["action"], e["target"]) for e in audit if e["actor"] == "admin"}
+    assert {("token_create", "token/ci"), ("token_revoke", "token/ci")} <= done_by_admin
+
+
+def test_gates_logs_and_events_through_the_server(
+    server: str, tokens: dict[str, str], spec_path: Path
+) -> None:
+    deployer, viewer = tokens["deployer"], tokens["viewer"]
+    gates = _remote(server, deployer, "gate", "--json")
+    assert gates.returncode == 0, gates.stderr
+    assert json.loads(gates.stdout)["passed"] is True  # every gate of this spec is disabled
+    shown = _remote(server, deployer, "gate", "--env", "staging")
+    assert shown.returncode == 0 and "gates passed" in shown.stdout, shown.stderr
+
+    # Instance logs where the local runtime writes them (STATE/logs/ENV/release-N/); the
+    # e2e test_release_logs.py has real instances write them.
+    project = Project.open(spec_path)
+    try:
+        folder = project.layout.logs / "staging" / "release-7"
+    finally:
+        project.close()
+    folder.mkdir(parents=True)
+    (folder / "web-blue.log").write_text("started\nserving on 8000\n")
+    logs = _remote(server, deployer, "logs", "staging", "--release", "7", "--lines", "1")
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout == "web-blue #7 | serving on 8000\n"
+    here = cli("logs", "staging", "--release", "7", "--lines", "1", cwd=spec_path.parent)
+    assert here.stdout == logs.stdout  # the same service call, here and there
+
+    events = _remote(server, viewer, "events", "--json")
+    local = cli("events", "--json", cwd=spec_path.parent)
+    assert events.returncode == 0 and json.loads(events.stdout) == json.loads(local.stdout)
+    cases = [
+        (viewer, ("gate",), 2, "may not deploy"),
+        (tokens["staging-deployer"], ("gate",), 2, "scoped to 'staging'"),
+        (deployer, ("gate", "--no-cache"), 2, "for gates run on this machine"),
+        (deployer, ("gate", "--env", "moon"), 2, "unknown environment"),
+        (viewer, ("logs", "staging"), 2, "may not deploy"),
+        (tokens["prod-deployer"], ("logs", "staging"), 2, "HTTP 403"),
+        (deployer, ("logs", "staging", "--release", "8"), 2, "has no instance logs"),
+        (deployer, ("logs", "moon"), 2, "unknown environment"),
+        (deployer, ("logs", "staging", "--follow"), 2, "not through a server"),
+        (viewer, ("events", "moon"), 2, "HTTP 404"),
+    ]
+    for token, args, code, text in cases:
+        done = _remote(server, token, *args)
+        out = _clean(done, *tokens.values())
+        assert done.returncode == code, (args, done.returncode, out)
+        assert text in out, (args, out)

@@ -14,7 +14,7 @@ from moai_deploy.ledger.events import EventLog
 from moai_deploy.ledger.models import Release, ReleaseStep
 from moai_deploy.ledger.records import ReleaseRecord
 from moai_deploy.ledger.store import Ledger
-from moai_deploy.server.service import ControlService
+from moai_deploy.service import ControlService
 
 from .conftest import bearer
 
