@@ -1,8 +1,10 @@
 """CPU cost of one API token check (what every authenticated request pays first).
 
-    .venv/bin/python bench/token_check.py [--calls 3000] [--tokens 50]
+    .venv/bin/python bench/token_check.py [--calls 3000] [--tokens 50] [--pg-admin URL]
 
-Times `Authenticator.bearer` on a scratch SQLite ledger holding `--tokens` live tokens:
+Times `Authenticator.bearer` on a scratch SQLite ledger (or, with `--pg-admin`, a
+throwaway PostgreSQL database made and dropped through that admin URL) holding `--tokens`
+live tokens:
 CPU milliseconds per call (process_time), the median of 5 rounds, for a valid token and
 for an unknown one (a wrong token costs the same lookup, then the rate limiter).
 """
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from moai_deploy.ledger.store import Ledger
@@ -32,13 +35,33 @@ def per_call_ms(calls: int, check: Callable[[], object]) -> float:
     return statistics.median(rounds)
 
 
+@contextlib.contextmanager
+def _database(pg_admin: str | None, scratch: str) -> Iterator[str]:
+    if pg_admin is None:
+        yield f"sqlite:///{Path(scratch) / 'ledger.db'}"
+        return
+    from sqlalchemy import create_engine
+
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+    name = f"moai_token_bench_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--tokens", type=int, default=50)
+    parser.add_argument("--pg-admin", help="e.g. postgresql+psycopg://postgres@127.0.0.1/test")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        ledger = Ledger.open(f"sqlite:///{Path(scratch) / 'ledger.db'}")
+    with tempfile.TemporaryDirectory() as scratch, _database(args.pg_admin, scratch) as url:
+        ledger = Ledger.open(url)
         try:
             store = TokenStore(ledger)
             values = [
@@ -55,7 +78,8 @@ def main() -> None:
             invalid = per_call_ms(args.calls, unknown)
         finally:
             ledger.close()
-    print(f"token check, {args.tokens} tokens, {args.calls} calls x 5 rounds (median):")
+    where = "PostgreSQL" if args.pg_admin else "SQLite"
+    print(f"token check on {where}, {args.tokens} tokens, {args.calls} calls x 5 rounds (median):")
     print(f"  valid token:   {valid:.3f} ms CPU per call")
     print(f"  unknown token: {invalid:.3f} ms CPU per call")
 
