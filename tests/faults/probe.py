@@ -1,7 +1,8 @@
 """Run as an unprivileged user (stdlib only, system Python): what can it read or reach?
 
 Usage: python3 probe.py JSON  where JSON is {"files": [...], "http": [...], "unix": [...]}.
-Prints {"read": [paths read], "http": [urls answered], "unix": [sockets answered]}.
+Prints {"read": [paths read], "http": [urls answered], "unix": [sockets answered],
+"status": {url: the HTTP status it answered, or 0 when it could not be reached}}.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import urllib.error
 import urllib.request
 
 
@@ -30,6 +32,16 @@ def _http(url: str) -> bool:
     return True
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:  # an answer: e.g. 401
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
 def _unix(path: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -49,6 +61,7 @@ def main() -> None:
                 "read": [p for p in wanted.get("files", []) if _readable(p)],
                 "http": [u for u in wanted.get("http", []) if _http(u)],
                 "unix": [u for u in wanted.get("unix", []) if _unix(u)],
+                "status": {u: _status(u) for u in wanted.get("http", [])},
             }
         )
     )

@@ -1,4 +1,6 @@
-"""Nothing the tool writes is readable by other local users, checked as one (uid nobody)."""
+"""Nothing the tool writes is readable by other local users, checked as one (uid nobody):
+its files, the routers' APIs and metrics, supervisord's socket. The owner's tools still
+reach all of them."""
 
 from __future__ import annotations
 
@@ -13,9 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from moai_deploy.monitor import stack
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
+from moai_deploy.pipeline.status import environment_status
+from moai_deploy.runtime.local.daemon import SupervisorDaemon, wait_until
+from moai_deploy.traffic.haproxy import HaproxyProcess
+from moai_deploy.traffic.traefik import TraefikProcess
+from moai_deploy.traffic.traefik.config import OWNER_FILE
 
+from ..e2e.conftest import ROUTERS
 from .conftest import ENV
 
 pytestmark = pytest.mark.slow
@@ -82,7 +91,7 @@ def test_state_files_are_private_to_the_owner(project: Project, project_dir: Pat
     basetemp = project_dir.parent.parent
     # The tmp folders above the state folder let others pass: only our own modes protect.
     with traversable(_ancestors(project_dir, basetemp.parent)):
-        assert probe({"files": names}) == {"read": [], "http": [], "unix": []}
+        assert probe({"files": names}) == {"read": [], "http": [], "unix": [], "status": {}}
         # Even with every folder of the state tree passable, each file is 0600 on its own.
         inner = {f.parent for f in files} | {layout.root}
         with traversable(sorted(inner)):
@@ -92,3 +101,76 @@ def test_state_files_are_private_to_the_owner(project: Project, project_dir: Pat
             control.write_text("x")
             control.chmod(0o644)
             assert probe({"files": [str(control)]})["read"] == [str(control)]
+
+
+def _router_urls(process: TraefikProcess | HaproxyProcess) -> tuple[list[str], list[str]]:
+    """(URLs only the owner may read, URLs anyone on the host may reach)."""
+    if isinstance(process, HaproxyProcess):  # its runtime API is an owner-only unix socket
+        return [process.metrics_url], []
+    api = process.api_url
+    owner = [f"{api}/api/{path}" for path in ("http/routers", "http/services", "rawdata")]
+    return [*owner, process.metrics_url], [f"{api}/ping"]  # /ping says "OK", nothing else
+
+
+def _scraped(prometheus: str, job: str) -> bool:
+    """Whether Prometheus's last scrape of `job` succeeded (up == 1, not a refused 401)."""
+    try:
+        answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": f'up{{job="{job}"}}'})
+        results = answer.json()["data"]["result"]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return False
+    return bool(results) and all(r["value"][1] == "1" for r in results)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("router", ROUTERS)
+def test_router_api_and_metrics_answer_only_the_owner(
+    project: Project, project_dir: Path, router: str
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to uid nobody")
+    operations.deploy(project, ENV, "v1")
+    process = project.proxy_for(ENV).chosen.process
+    assert isinstance(process, TraefikProcess | HaproxyProcess)
+    # The password, and the configuration holding it (HAProxy) or its hash (Traefik).
+    config = (
+        process.dynamic_dir / OWNER_FILE
+        if isinstance(process, TraefikProcess)
+        else process.config_file
+    )
+    secrets = [process.metrics_password_file, config]
+    assert {stat.S_IMODE(f.stat().st_mode) for f in secrets} == {0o600}
+    owner_only, public = _router_urls(process)
+    sockets = [str(SupervisorDaemon(project.layout.supervisor).socket)]
+    sockets += [str(s) for s in process.root.glob("admin-*.sock")]  # HAProxy's runtime APIs
+
+    # Every folder on the way passable: only the files' and sockets' own modes and the
+    # routers' credentials keep uid nobody out.
+    stop = project_dir.parent.parent.parent  # above pytest's base folder
+    paths = [*secrets, *map(Path, sockets)]
+    folders = {d for path in paths for d in _ancestors(path.parent, stop) or [path.parent]}
+    wanted = {"files": [str(f) for f in secrets], "http": owner_only + public, "unix": sockets}
+    with traversable(sorted(folders)):
+        seen = probe(wanted)
+    assert seen["read"] == [] and seen["unix"] == [], seen
+    assert seen["status"] == {**dict.fromkeys(owner_only, 401), **dict.fromkeys(public, 200)}
+
+    # The owner's tools get through: status, the analysis's scrape, monitor's Prometheus.
+    auth = process.metrics_credentials()
+    assert all(httpx.get(url, auth=auth).status_code == 200 for url in owner_only)
+    assert environment_status(project, ENV).router == "serving"
+    url = f"http://127.0.0.1:{project.loaded.spec.port_of(ENV)}/"
+    routing = project.router_for(ENV).current(project.route(ENV))
+    assert routing is not None
+    (live,) = [b.name for b in routing.backends if b.weight == 100]
+    stats = project.traffic_stats(ENV)
+    stats(live, 60.0)  # Traefik's first scrape is the baseline
+    for _ in range(10):
+        httpx.get(url, timeout=5).raise_for_status()
+    assert wait_until(lambda: (s := stats(live, 60.0)) is not None and s.requests >= 10, 15.0)
+    try:
+        state = stack.up(project)
+        prometheus = f"http://127.0.0.1:{state.ports.prometheus}"
+        assert wait_until(lambda: _scraped(prometheus, f"router-{ENV}"), 60.0)
+    finally:
+        stack.down(project)

@@ -97,7 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Traef
         )
         TraefikRouter(traefik).set_weights(routing)
         TraefikRouter(traefik).verify(routing)
-        prometheus, url = _start_prometheus(binary, root, httpx.URL(traefik.metrics_url).port)
+        prometheus, url = _start_prometheus(binary, root, traefik)
         _wait_ready(url, prometheus, root / "prometheus.log")
         yield url, traefik
     finally:
@@ -111,14 +111,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Traef
 
 
 def _start_prometheus(
-    binary: str, root: Path, scrape_port: int | None
+    binary: str, root: Path, traefik: TraefikProcess
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Prometheus scraping Traefik's metrics every second, on a free loopback port."""
+    """Prometheus scraping Traefik's metrics (with its password) every second, on a free
+    loopback port."""
+    user, _ = traefik.metrics_credentials()
+    job = {
+        "job_name": "traefik",
+        "static_configs": [{"targets": [httpx.URL(traefik.metrics_url).netloc.decode()]}],
+        "basic_auth": {"username": user, "password_file": str(traefik.metrics_password_file)},
+    }
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {"job_name": "traefik", "static_configs": [{"targets": [f"127.0.0.1:{scrape_port}"]}]}
-        ],
+        "scrape_configs": [job],
     }
     (root / "prometheus.yml").write_text(json.dumps(config))  # JSON is valid YAML
     port = free_port()
@@ -150,7 +155,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
             pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
         try:
             response = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=1)
-            if response.status_code == 200 and response.json()["data"]["result"]:
+            results = response.json()["data"]["result"] if response.status_code == 200 else []
+            if any(r["value"][1] == "1" for r in results):  # scraped, not refused (401)
                 return
         except httpx.HTTPError:
             pass

@@ -123,7 +123,7 @@ def backends(traefik: TraefikProcess) -> Iterator[tuple[Backend, Backend]]:
 
 @pytest.fixture
 def provider(traefik: TraefikProcess) -> Iterator[TraefikMetricProvider]:
-    metrics = TraefikMetricProvider(traefik.metrics_url)
+    metrics = TraefikMetricProvider(traefik.metrics_url, traefik.metrics_credentials())
     try:
         yield metrics
     finally:

@@ -23,7 +23,7 @@ from moai_deploy.runtime.base import free_port
 from moai_deploy.runtime.local.daemon import wait_until
 from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
 from moai_deploy.traffic.traefik import TraefikProcess, TraefikRouter, find_traefik_binary
-from moai_deploy.traffic.traefik.config import normalized
+from moai_deploy.traffic.traefik.config import OWNER_FILE, normalized
 
 pytestmark = pytest.mark.slow
 
@@ -209,10 +209,13 @@ def test_current_and_remove(
     router.set_weights(routing)
     router.verify(routing)
     assert router.current(ROUTE) == normalized(routing)
-    assert list(traefik.dynamic_dir.iterdir()) == [traefik.dynamic_dir / f"{ROUTE}.yml"]
+    owner = traefik.dynamic_dir / OWNER_FILE  # the API's and the metrics' routers
+    assert sorted(traefik.dynamic_dir.iterdir()) == [owner, traefik.dynamic_dir / f"{ROUTE}.yml"]
     router.remove(ROUTE)
     assert router.current(ROUTE) is None
-    assert httpx.get(f"{traefik.api_url}/api/http/routers/{ROUTE}@file").status_code == 404
+    auth = traefik.metrics_credentials()
+    url = f"{traefik.api_url}/api/http/routers/{ROUTE}@file"
+    assert httpx.get(url, auth=auth).status_code == 404
     assert httpx.get(traefik.entrypoint_url("production")).status_code == 404
     assert traefik.access_log.stat().st_size > 0
 
@@ -247,7 +250,8 @@ def test_traefik_outlives_its_starter_and_restarts_on_new_entrypoints(tmp_path: 
         again.ensure_running()
         assert (_pid(root), again.api_url) == (pid, api_url)
         assert httpx.get(f"{api_url}/ping").text == "OK"
-        assert "traefik_config_reloads_total" in httpx.get(again.metrics_url).text
+        auth = again.metrics_credentials()
+        assert "traefik_config_reloads_total" in httpx.get(again.metrics_url, auth=auth).text
 
         grown = TraefikProcess(root, {**entrypoints, "staging": free_port()})
         grown.ensure_running()

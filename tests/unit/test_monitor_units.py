@@ -45,7 +45,7 @@ def test_prometheus_config_scrapes_the_router_and_instances_with_the_shortest_in
     jobs = {job["job_name"]: job for job in doc["scrape_configs"]}
     routers = {f"router-{env}" for env in spec.environments}  # one router per environment
     assert set(jobs) == {*routers, "hello-instances"}
-    assert not any("basic_auth" in jobs[name] for name in routers)  # Traefik: none asked
+    assert not any("basic_auth" in jobs[name] for name in routers)  # no credentials given
     auth = {"demo": ("moai-deploy", tmp_path / "pw")}  # demo's router is an HAProxy
     secured = yaml.safe_load(config.prometheus_config(spec, paths, PORTS, auth))
     by_name = {job["job_name"]: job for job in secured["scrape_configs"]}

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
+from moai_deploy.traffic.credentials import htpasswd_line
 from moai_deploy.traffic.traefik.config import (
+    API_ROUTER,
+    METRICS_ROUTER,
+    OWNER_AUTH,
+    OWNER_FILE,
     StaticSettings,
     build_dynamic_config,
+    build_owner_config,
     build_static_config,
+    check_name,
     config_hash,
     normalized,
     render,
@@ -117,9 +126,11 @@ def test_static_config_has_entrypoints_api_metrics_and_file_provider() -> None:
     assert entrypoints["metrics"]["address"] == "127.0.0.1:9002"
     timeouts = entrypoints["production"]["transport"]["respondingTimeouts"]
     assert timeouts["readTimeout"] == "0s"  # Traefik's 60 s default would cut slow requests
-    assert config["api"]["insecure"] is True
+    # The API and the metrics are served only through the owner's routers (basic auth).
+    assert config["api"] == {"dashboard": False, "insecure": False}
     assert config["ping"] == {"entryPoint": "traefik"}
     assert config["metrics"]["prometheus"]["entryPoint"] == "metrics"
+    assert config["metrics"]["prometheus"]["manualRouting"] is True
     assert config["metrics"]["prometheus"]["addServicesLabels"] is True
     assert config["accessLog"] == {"filePath": "/state/traefik/access.log", "format": "json"}
     assert config["providers"]["file"] == {"directory": "/state/traefik/dynamic", "watch": True}
@@ -138,3 +149,26 @@ def test_static_config_text_and_hash_are_deterministic_and_track_entrypoints() -
 def test_reserved_or_invalid_entrypoint_names_are_rejected(name: str) -> None:
     with pytest.raises(TrafficError):
         build_static_config(_settings(**{name: 8080}))
+
+
+def test_owner_config_puts_api_and_metrics_behind_basic_auth() -> None:
+    htpasswd = htpasswd_line("moai-deploy", "s3cret-but-random")
+    config = build_owner_config(htpasswd)
+    routers = config["http"]["routers"]
+    assert {name: r["service"] for name, r in routers.items()} == {
+        API_ROUTER: "api@internal",
+        METRICS_ROUTER: "prometheus@internal",
+    }
+    assert routers[API_ROUTER]["entryPoints"] == ["traefik"]
+    assert routers[METRICS_ROUTER]["entryPoints"] == ["metrics"]
+    assert all(r["middlewares"] == [OWNER_AUTH] for r in routers.values())
+    auth = config["http"]["middlewares"][OWNER_AUTH]["basicAuth"]
+    assert auth["users"] == [htpasswd] and auth["removeHeader"] is True
+    # htpasswd's {SHA} scheme: base64 of the SHA-1 digest; never the password itself.
+    digest = base64.b64encode(hashlib.sha1(b"s3cret-but-random").digest()).decode()
+    assert htpasswd == f"moai-deploy:{{SHA}}{digest}"
+    assert "s3cret-but-random" not in render(config)
+    # No route can be named like the owner's objects, nor its file like theirs.
+    for name in (API_ROUTER, METRICS_ROUTER, OWNER_AUTH, Path(OWNER_FILE).stem):
+        with pytest.raises(TrafficError):
+            check_name(name)

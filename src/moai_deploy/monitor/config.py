@@ -88,7 +88,7 @@ def prometheus_config(
     router_auth: Mapping[str, tuple[str, Path] | None] | None = None,
 ) -> str:
     """Prometheus scraping every environment's router and every instance; `router_auth`:
-    environment -> the (user, password file) its router's metrics want (HAProxy's)."""
+    environment -> the (user, password file) its router's metrics want (both routers')."""
     scrape, evaluation = intervals(spec)
     file_sd = {"refresh_interval": duration(max(scrape, 1.0))}
     config: dict[str, Any] = {

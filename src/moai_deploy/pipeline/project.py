@@ -34,7 +34,6 @@ from moai_deploy.spec.strategies import BlueGreenStrategy
 from moai_deploy.traffic.base import TrafficError, TrafficRouter
 from moai_deploy.traffic.handover import ExclusiveRouterProcess, RouterPair
 from moai_deploy.traffic.haproxy import HaproxyProcess
-from moai_deploy.traffic.haproxy.config import METRICS_USER
 from moai_deploy.traffic.ports import port_checks
 from moai_deploy.traffic.traefik import TraefikProcess
 
@@ -215,10 +214,12 @@ class Project:
         return None
 
     def router_metrics_auth(self, environment: str) -> tuple[str, Path] | None:
-        """(user, password file) the environment's router's metrics want (HAProxy), or None."""
+        """(user, password file) the environment's router's metrics want, or None. The file
+        is created now if missing: a Prometheus may read it before the router next starts."""
         process = self.proxy_for(environment).chosen.process
-        if isinstance(process, HaproxyProcess):
-            return METRICS_USER, process.metrics_password_file
+        if isinstance(process, TraefikProcess | HaproxyProcess):
+            user, _ = process.metrics_credentials()
+            return user, process.metrics_password_file
         return None
 
     def traffic_stats(
@@ -232,7 +233,7 @@ class Project:
         if isinstance(process, HaproxyProcess):
             return HaproxyMetricProvider(process.access_log).stats
         assert isinstance(process, TraefikProcess)
-        return TraefikMetricProvider(process.metrics_url).stats
+        return TraefikMetricProvider(process.metrics_url, process.metrics_credentials()).stats
 
     def route(self, environment: str) -> str:
         return f"{self.service}-{environment}"
@@ -285,7 +286,7 @@ class Project:
             raise TypeError(f"no metrics for router process {type(process).__name__}")
         return MetricsAnalysis(
             ProviderSetup(
-                lambda: TraefikMetricProvider(process.metrics_url),
+                lambda: TraefikMetricProvider(process.metrics_url, process.metrics_credentials()),
                 lambda: AccessLogSamples(process.access_log),
             )
         )

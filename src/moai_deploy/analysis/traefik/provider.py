@@ -23,16 +23,18 @@ SHARE_SCRAPE_WITHIN = 0.05
 
 
 class TraefikMetricProvider:
-    """Scrapes `metrics_url` (see `TraefikProcess.metrics_url`) and keeps recent scrapes."""
+    """Scrapes `metrics_url` (see `TraefikProcess.metrics_url`) and keeps recent scrapes;
+    `auth`: the (user, password) Traefik's metrics want (`TraefikProcess.metrics_credentials`)."""
 
     def __init__(
         self,
         metrics_url: str,
+        auth: tuple[str, str] | None = None,
         timeout: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = metrics_url
-        self._client = httpx.Client(timeout=timeout)
+        self._client = httpx.Client(timeout=timeout, auth=auth)
         self._history = ScrapeHistory()
         self._monotonic = monotonic
         # A step analysis and a background analysis may share this provider.

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
+from moai_deploy.traffic.credentials import METRICS_USER
 from moai_deploy.traffic.haproxy.servers import Assignment, address, servers, slot_names
 
 GRACE_TIMEOUT_SECONDS = 10
 CHECK = "check inter 1s fastinter 500ms fall 2 rise 2"  # on the readiness path
 VERSIONS_MAP = "versions.map"  # slot -> version, relative to HAProxy's working directory
 SOCKET_NAME = "admin-{pid}.sock"  # relative to the working directory too (see _global)
-METRICS_USER = "moai-deploy"
 FIRST_FD = 3
 NO_VERSION = "-"
 # One JSON object per request on stdout (a file we own): the analysis reads it.

@@ -12,17 +12,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import secrets
 import signal
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from moai_deploy.paths import exclusive_lock, private_file
 from moai_deploy.traffic.base import Routing, TrafficError
+from moai_deploy.traffic.credentials import PASSWORD_FILE, owner_credentials
 from moai_deploy.traffic.haproxy.config import (
     GRACE_TIMEOUT_SECONDS,
     METRICS_FRONTEND,
-    METRICS_USER,
     SOCKET_NAME,
     VERSIONS_MAP,
     Settings,
@@ -98,7 +97,7 @@ class HaproxyProcess:
     @property
     def metrics_password_file(self) -> Path:
         """The Prometheus exporter's basic-auth password (user METRICS_USER; 0600)."""
-        return self.root / "metrics.password"
+        return self.root / PASSWORD_FILE
 
     @property
     def metrics_url(self) -> str:
@@ -110,14 +109,7 @@ class HaproxyProcess:
 
     def metrics_credentials(self) -> tuple[str, str]:
         """The exporter's (user, password), the password created on first use."""
-        with contextlib.suppress(OSError):
-            password = self.metrics_password_file.read_text().strip()
-            if password:
-                return METRICS_USER, password
-        password = secrets.token_urlsafe(24)
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        private_file(self.metrics_password_file).write_text(password)
-        return METRICS_USER, password
+        return owner_credentials(self.metrics_password_file)
 
     def apis(self) -> dict[int, RuntimeApi]:
         """pid -> runtime API of every live generation of the current configuration (the

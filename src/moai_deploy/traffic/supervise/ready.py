@@ -1,7 +1,8 @@
 """Readiness probes the watchdog runs against a router generation (stdlib HTTP only).
 
 "Ready" means serving the configuration on disk, not merely up: for Traefik, every route
-file in the dynamic folder is a loaded, enabled router in its API.
+file in the dynamic folder (files named `_*` are not routes) and every router the check
+names is a loaded, enabled router in its API, asked with the owner's credentials.
 """
 
 from __future__ import annotations
@@ -23,11 +24,20 @@ def _get(url: str, auth: list[str] | None, timeout: float) -> Any:
         return json.loads(response.read())
 
 
+def _auth(check: dict[str, Any]) -> list[str] | None:
+    """[user, password]: given, or read from `auth_file` (so the password is in one file)."""
+    if "auth_file" in check:
+        return [check["user"], Path(check["auth_file"]).read_text().strip()]
+    auth: list[str] | None = check.get("auth")
+    return auth
+
+
 def _traefik_ready(check: dict[str, Any], ports: dict[str, int], timeout: float, pid: int) -> bool:
-    wanted = {f"{path.stem}@file" for path in Path(check["dynamic_dir"]).glob("*.yml")}
+    files = Path(check["dynamic_dir"]).glob("*.yml")
+    wanted = {f"{path.stem}@file" for path in files if not path.name.startswith("_")}
     wanted |= set(check.get("routers", []))
     url = f"http://127.0.0.1:{ports[check['api']]}/api/http/routers?per_page=1000"
-    routers = _get(url, check.get("auth"), timeout)
+    routers = _get(url, _auth(check), timeout)
     loaded = {r.get("name") for r in routers if r.get("status") == "enabled"}
     return wanted <= loaded
 

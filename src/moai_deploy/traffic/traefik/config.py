@@ -16,8 +16,14 @@ from typing import Any
 
 from moai_deploy.traffic.base import Routing, TrafficError, WeightedBackend
 
-API_ENTRYPOINT = "traefik"  # `api.insecure` always serves on the entrypoint named "traefik"
+API_ENTRYPOINT = "traefik"  # where /ping serves (Traefik's default entrypoint for it)
 METRICS_ENTRYPOINT = "metrics"
+# The owner's routers to the API and the metrics (behind basic auth): their own dynamic file,
+# named so no route's file can be it (route names start with a letter or digit).
+OWNER_FILE = "_owner.yml"
+API_ROUTER = "_api"
+METRICS_ROUTER = "_metrics"
+OWNER_AUTH = "_owner-auth"
 RESERVED_ENTRYPOINTS = frozenset({API_ENTRYPOINT, METRICS_ENTRYPOINT})
 GRACE_TIMEOUT_SECONDS = 10
 HEALTH_INTERVAL = "1s"
@@ -91,7 +97,9 @@ def build_static_config(settings: StaticSettings) -> Config:
     root = settings.root
     return {
         "accessLog": {"filePath": str(root / "access.log"), "format": "json"},
-        "api": {"dashboard": False, "insecure": True},
+        # Not `insecure`: that would serve the API (every backend) to any local user. It is
+        # routed through `build_owner_config`'s router instead, as are the metrics.
+        "api": {"dashboard": False, "insecure": False},
         "entryPoints": entrypoints,
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "log": {"filePath": str(root / "traefik.log"), "level": LOG_LEVEL},
@@ -102,6 +110,7 @@ def build_static_config(settings: StaticSettings) -> Config:
                 "addServicesLabels": True,
                 "buckets": list(METRICS_BUCKETS),
                 "entryPoint": METRICS_ENTRYPOINT,
+                "manualRouting": True,
             }
         },
         "ping": {"entryPoint": API_ENTRYPOINT},
@@ -110,6 +119,28 @@ def build_static_config(settings: StaticSettings) -> Config:
             "providersThrottleDuration": THROTTLE,
         },
     }
+
+
+def build_owner_config(htpasswd: str) -> Config:
+    """The dynamic configuration that serves the API and the metrics to the owner only:
+    basic auth (`htpasswd`: "user:{SHA}...", see `traffic.credentials`) on both. /ping stays
+    open: it says "OK" and nothing else."""
+    auth = {"basicAuth": {"realm": "moai-deploy", "removeHeader": True, "users": [htpasswd]}}
+    routers = {
+        API_ROUTER: {
+            "entryPoints": [API_ENTRYPOINT],
+            "middlewares": [OWNER_AUTH],
+            "rule": "PathPrefix(`/api`)",
+            "service": "api@internal",
+        },
+        METRICS_ROUTER: {
+            "entryPoints": [METRICS_ENTRYPOINT],
+            "middlewares": [OWNER_AUTH],
+            "rule": "Path(`/metrics`)",
+            "service": "prometheus@internal",
+        },
+    }
+    return {"http": {"middlewares": {OWNER_AUTH: auth}, "routers": routers}}
 
 
 def check_routing(routing: Routing) -> None:

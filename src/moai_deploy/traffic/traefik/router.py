@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +17,7 @@ from moai_deploy.traffic.traefik.config import (
     render,
     routing_from_dynamic,
 )
-from moai_deploy.traffic.traefik.process import TraefikProcess
+from moai_deploy.traffic.traefik.process import TraefikProcess, atomic_write
 
 if TYPE_CHECKING:  # imported where used: `status` reads routings without it (CLI start-up)
     import httpx
@@ -28,31 +26,6 @@ _POLL_INTERVAL = 0.02
 # Traefik swaps the API's handler and each entrypoint's handler one after the other, so the
 # API can show a new configuration a moment before the service entrypoint serves it.
 _SWITCH_SETTLE = 0.05
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    # The temp file lives beside the watched folder, on the same filesystem, so the rename
-    # is still atomic but Traefik sees one event (the rename), not two: creating a file in
-    # the watched folder triggered a reload of its own and delayed the real one by the
-    # provider throttle (~80 ms measured).
-    staging = path.parent.parent / ".staging"
-    staging.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=staging, prefix=f"{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
 
 
 def _get(client: httpx.Client, path: str) -> dict[str, Any] | None:
@@ -124,23 +97,21 @@ class TraefikRouter:
         text = render(build_dynamic_config(routing))
         self._process.dynamic_dir.mkdir(parents=True, exist_ok=True)
         try:
-            _atomic_write(self._file(routing.route), text)
+            atomic_write(self._file(routing.route), text)
         except OSError as exc:
             if exc.errno != errno.ENOSPC or not self._process.make_room():
                 raise
             # A full disk must not keep traffic on a bad version: our logs made the room.
-            _atomic_write(self._file(routing.route), text)
+            atomic_write(self._file(routing.route), text)
 
     def verify(self, routing: Routing, timeout: float = 10.0) -> None:
         """Return once Traefik serves exactly `routing`; raise TrafficError after timeout."""
-        import httpx
-
         check_routing(routing)
         deadline = time.monotonic() + timeout
         # Every generation (the serving one and its warm standby) must serve it: the standby
         # takes over the moment the serving one dies.
         for api_url in [self._process.api_url, *self._process.api_urls()[1:]]:
-            with httpx.Client(base_url=api_url, timeout=2.0) as client:
+            with self._api_client(api_url, 2.0) as client:
                 self._await(client, routing, deadline, timeout)
         time.sleep(_SWITCH_SETTLE)
 
@@ -190,10 +161,16 @@ class TraefikRouter:
     def _health_client(self) -> httpx.Client:
         # One client for the frequent health looks: a new one loads the CA bundle each time.
         if self._client is None:
-            import httpx
-
-            self._client = httpx.Client(base_url=self._process.api_url, timeout=1.0)
+            self._client = self._api_client(self._process.api_url, 1.0)
         return self._client
+
+    def _api_client(self, api_url: str, timeout: float) -> httpx.Client:
+        """A client of Traefik's API: only the owner's credentials get past its 401."""
+        import httpx
+
+        return httpx.Client(
+            base_url=api_url, timeout=timeout, auth=self._process.metrics_credentials()
+        )
 
     def current(self, route: str) -> Routing | None:
         """The routing last applied for `route` (backends sorted by name), or None."""
@@ -217,7 +194,7 @@ class TraefikRouter:
         deadline = time.monotonic() + timeout
         path = f"/api/http/routers/{route}@file"
         for api_url in self._process.api_urls():
-            with httpx.Client(base_url=api_url, timeout=2.0) as client:
+            with self._api_client(api_url, 2.0) as client:
                 while True:
                     with contextlib.suppress(httpx.HTTPError):
                         if client.get(path).status_code == 404:
