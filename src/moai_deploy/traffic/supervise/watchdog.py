@@ -43,6 +43,7 @@ class Watchdog:
         self.backoff = 0.0
         self.next_spawn = 0.0
         self.last_rotate = 0.0
+        self.retired_at: dict[int, float] = {}  # pid -> when it was asked to stop
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -67,7 +68,10 @@ class Watchdog:
     def _spawn_if_needed(self) -> bool:
         current = self._current()
         warming = any(not g.ready for g in current)
-        if len(current) >= WANTED or warming or time.monotonic() < self.next_spawn:
+        # Retired routers close their listeners when asked, not when they exit: a standby
+        # spawned meanwhile could take the serving slot (404s until ready). It waits.
+        retiring = bool(current) and len(current) < len(self.report.generations)
+        if len(current) >= WANTED or warming or retiring or time.monotonic() < self.next_spawn:
             return True
         try:
             self._spawn()
@@ -144,6 +148,7 @@ class Watchdog:
         if index is None:
             return
         gone = gens[index]
+        self.retired_at.pop(pid, None)
         # The kernel fills a closed listener's slot with the group's last one: mirror it.
         gens[index] = gens[-1]
         gens.pop()
@@ -166,11 +171,19 @@ class Watchdog:
         """Once a current generation serves-ready, stop routers of an older configuration."""
         if not any(g.ready for g in self._current()):
             return
+        now = time.monotonic()
         for gen in self.report.generations:
-            if gen.fingerprint != self.program.fingerprint and gen.exit_status is None:
+            if gen.fingerprint == self.program.fingerprint:
+                continue
+            if gen.exit_status is None:
                 gen.exit_status = -self.program.stop_signal  # asked once; reaped later
+                self.retired_at[gen.pid] = now
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(gen.pid, self.program.stop_signal)
+            elif now - self.retired_at.get(gen.pid, now) > STOP_GRACE:  # the standby waits
+                self.retired_at[gen.pid] = now
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(gen.pid, signal.SIGKILL)
 
     def _reload(self) -> None:
         self.reload = False
