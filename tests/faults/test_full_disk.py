@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from moai_deploy.pipeline import operations
 from moai_deploy.runtime.local.daemon import pid_alive
 
 from ..e2e.conftest import ROUTERS
+from ..leaks import Leak, kill, wait_for_no_leaks
 from .conftest import ENV, make_v2, reopen
 
 pytestmark = [
@@ -61,17 +63,41 @@ def _cli(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_disk_full_in_the_middle_of_a_deploy_keeps_stable_and_stops_the_new_instances(
     project_dir: Path, router: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    leaked: list[Leak] = []
     with tmpfs(tmp_path / "state", TMPFS_SIZE) as state:
         monkeypatch.setenv("MOAI_DEPLOY_STATE", str(state))
         try:
             _fill_in_the_middle(project_dir, router, state)
         finally:  # while the state folder is still mounted and named
             (state / "filler").unlink(missing_ok=True)
-            down = reopen(project_dir)
             try:
-                operations.down(down, ENV)
+                down = reopen(project_dir)
+                try:
+                    operations.down(down, ENV)
+                finally:
+                    down.close()
             finally:
-                down.close()
+                leaked = _end_processes_under(state)
+    # Unmounted (lazily), their working folder no longer has a name: the session's leak
+    # check could not see them, so this test checks its own, by pid.
+    assert not [leak for leak in leaked if pid_alive(leak.pid)]
+    listed = "\n".join(leak.describe() for leak in leaked)
+    assert leaked == [], f"left running after down:\n{listed}"
+
+
+def _end_processes_under(folder: Path) -> list[Leak]:
+    """Processes still running from `folder` (their cwd or argv: instances, supervisord,
+    the router and its watchdog) 10 s after `down`, ended by pid: SIGTERM, up to 15 s, then
+    SIGKILL."""
+    found = wait_for_no_leaks(folder, 10.0)
+    for leak in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(leak.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15.0
+    while any(pid_alive(leak.pid) for leak in found) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kill([leak for leak in found if pid_alive(leak.pid)])
+    return found
 
 
 def _fill_in_the_middle(project_dir: Path, router: str, state: Path) -> None:
