@@ -11,8 +11,11 @@ import typer
 
 from moai_deploy.cli.common import on_server
 from moai_deploy.errors import EXIT_RELEASE_FAILED, BadInputError, MoaiError
+from moai_deploy.paths import SPEC_FILE_NAME
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from moai_deploy.gates.model import GateRun
 
 OnlyOption = Annotated[
@@ -55,7 +58,11 @@ def gate_command(
     try:
         if on_server():
             run = _on_server(only or [], env, no_cache, report_dir)
-        else:
+        elif spec is not None or Path(SPEC_FILE_NAME).exists():
+            run = _with_spec(
+                spec or Path(SPEC_FILE_NAME), only or [], env, no_cache, report_dir, out
+            )
+        else:  # no spec: the folder's own gates ([tool.moai-deploy.gates] or the defaults)
             request = GateRequest(tuple(only or ()), env, not no_cache, report_dir, spec)
             run = run_request(request, out)
     except MoaiError as exc:
@@ -68,6 +75,27 @@ def gate_command(
         print_run(run, out)
     if not run.passed:
         raise typer.Exit(EXIT_RELEASE_FAILED)
+
+
+def _with_spec(
+    spec: Path,
+    only: list[str],
+    env: str | None,
+    no_cache: bool,
+    report_dir: Path | None,
+    out: Console,
+) -> GateRun:
+    """The spec's gates through the service layer (as the server runs them), every enabled
+    one even with --env (the ones the environment does not require are advisory)."""
+    from moai_deploy.gates.model import GateRun
+    from moai_deploy.gates.reports.console import GateProgress
+    from moai_deploy.service import ControlService, GateOptions
+
+    with ControlService.for_command(spec) as service, GateProgress(out) as progress:
+        options = GateOptions(tuple(only), True, not no_cache, report_dir, progress)
+        data = service.gates(env, options)
+    out.print(f"[dim]reports: {data['reports']}[/]", highlight=False)
+    return GateRun.from_dict(data)
 
 
 def _on_server(

@@ -268,7 +268,7 @@ def gates(environment: str | None, only: list[str]) -> dict[str, Any]:
     """The server runs the gates on its checkout (they may take minutes: no read timeout)."""
     with client() as remote:
         run: dict[str, Any] = remote.post(
-            "/gates", {"environment": environment, "only": only}, timeout=None
+            "/gates", {"environment": environment, "only": only, "advisory": True}, timeout=None
         )
         return run
 

@@ -94,9 +94,21 @@ def run_request(request: GateRequest, out: Console) -> GateRun:
         options = RunOptions(only=request.only, environment=env, use_cache=request.use_cache,
                              python=target.python, progress=progress)  # fmt: skip
         run = run_gates(target.project_dir, target.gates, layout, options)
-    paths = write_reports(run, request.report_dir or default_report_dir(layout))
     if target.has_spec:
         with Ledger.open(ledger_url(layout.ledger_db)) as ledger:
-            record_gate_run(ledger, run, target.service)
-    out.print(f"[dim]reports: {paths['json'].parent}[/]", highlight=False)
+            reports = report_and_record(run, layout, request.report_dir, (ledger, target.service))
+    else:
+        reports = report_and_record(run, layout, request.report_dir, None)
+    out.print(f"[dim]reports: {reports}[/]", highlight=False)
     return run
+
+
+def report_and_record(
+    run: GateRun, layout: StateLayout, report_dir: Path | None, record: tuple[Ledger, str] | None
+) -> Path:
+    """Write the run's reports (default: the state folder's) and, given (ledger, service),
+    record the run in the ledger; the reports' folder."""
+    paths = write_reports(run, report_dir or default_report_dir(layout))
+    if record is not None:
+        record_gate_run(record[0], run, record[1])
+    return paths["json"].parent

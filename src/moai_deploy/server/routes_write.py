@@ -18,6 +18,7 @@ from moai_deploy.server.auth import Permission
 from moai_deploy.server.deps import Principal, require
 from moai_deploy.server.jobs import Job
 from moai_deploy.server.routes_read import EnvPath, service_of
+from moai_deploy.service import GateOptions
 from moai_deploy.spec._types import VERSION_PATTERN
 
 router = APIRouter(tags=["write"])
@@ -211,16 +212,23 @@ def ship(request: Request, who: Deployer, body: ShipBody | None = None) -> Any:
 class GatesBody(_Body):
     environment: str | None = Field(default=None, max_length=64)
     only: list[str] = Field(default=[], max_length=20, description="Just these gates.")
+    advisory: bool = Field(
+        default=False,
+        description="With `environment`: also run the gates it does not require (they "
+        "cannot block), as `moai-deploy gate --env` does.",
+    )
 
 
 @router.post("/gates")
 def gates(body: GatesBody, request: Request, who: Deployer) -> dict[str, Any]:
-    """Run the quality gates: those `environment` requires, `only` these, or every one.
+    """Run the quality gates: those `environment` requires, `only` these, or every one;
+    their reports are written on the server and the run recorded in its ledger.
 
     Like token management, this needs a token not scoped to one environment.
     """
+    options = GateOptions(only=tuple(body.only), advisory=body.advisory)
     with acting_as(who.name):
-        return service_of(request).gates(body.environment, tuple(body.only))
+        return service_of(request).gates(body.environment, options)
 
 
 @router.get("/tokens", tags=["admin"])

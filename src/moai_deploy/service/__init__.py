@@ -6,6 +6,6 @@ No web framework here (the CLI loads this without FastAPI), and nothing at impor
 beyond the project itself: each operation imports what it drives.
 """
 
-from moai_deploy.service.control import ControlService
+from moai_deploy.service.control import ControlService, GateOptions
 
-__all__ = ["ControlService"]
+__all__ = ["ControlService", "GateOptions"]

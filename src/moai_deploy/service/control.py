@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +24,26 @@ from moai_deploy.pipeline.project import Project
 from moai_deploy.rollout.reporter import NullReporter, Reporter
 
 if TYPE_CHECKING:
+    from moai_deploy.gates.runner import Progress
     from moai_deploy.ledger.tokens import Role, TokenRecord
     from moai_deploy.pipeline.operations import DeployOptions
     from moai_deploy.service.logs import LogQuery
 
 ReporterFactory = Callable[[Project], Reporter]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """How `ControlService.gates` runs: just these gates, the advisory ones too, the cache,
+    where the reports go (default: the state folder's), who watches them run."""
+
+    only: tuple[str, ...] = ()
+    advisory: bool = False
+    use_cache: bool = True
+    report_dir: Path | None = None
+    progress: Progress | None = field(default=None, compare=False)
+
+
 STATUS_TTL = 0.5  # seconds one live status read serves every reader of that environment
 
 
@@ -349,19 +364,30 @@ class ControlService:
         with self.writing() as project:
             return operations.down(project, environment)
 
-    def gates(self, environment: str | None, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    def gates(self, environment: str | None, options: GateOptions | None = None) -> dict[str, Any]:
+        """Run the quality gates (cached by their inputs), write their reports, record the
+        run in the ledger. With an environment: the gates it requires (and, `advisory`,
+        the others too, which cannot block); without: every enabled gate, all blocking."""
+        from moai_deploy.gates.project import report_and_record
         from moai_deploy.gates.runner import RunOptions, run_gates
 
+        chosen = options or GateOptions()
         if environment is not None:
             self.check_environment(environment)
         with self.writing() as project:
-            options = RunOptions(
-                only=only, environment=environment, required_only=environment is not None
+            run_options = RunOptions(
+                only=chosen.only,
+                environment=environment,
+                use_cache=chosen.use_cache,
+                required_only=environment is not None and not chosen.advisory,
+                python=project.loaded.spec.service.python,
+                progress=chosen.progress,
             )
-            run = run_gates(
-                project.loaded.project_dir, project.loaded.spec.gates, project.layout, options
-            )
-            return run.to_dict()
+            spec = project.loaded.spec
+            run = run_gates(project.loaded.project_dir, spec.gates, project.layout, run_options)
+            record = (project.ledger, project.service)
+            reports = report_and_record(run, project.layout, chosen.report_dir, record)
+            return {**run.to_dict(), "reports": str(reports)}
 
     def lock_acquire(self, environment: str, message: str) -> dict[str, Any]:
         """Hold the environment's lock by hand (e.g. maintenance); audited."""

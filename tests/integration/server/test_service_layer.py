@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from moai_deploy.errors import BadInputError, LockedError, NotFoundError
 from moai_deploy.rollout.lock import acting_as
-from moai_deploy.service import ControlService
+from moai_deploy.service import ControlService, GateOptions
 from moai_deploy.service.logs import LogQuery
 
 from .conftest import bearer
@@ -113,3 +113,19 @@ def test_logs_pick_the_release_instance_lines_and_age(service: ControlService) -
         service.logs("moon", LogQuery())
     with pytest.raises(NotFoundError, match="unknown environment 'moon'"):
         service.events("moon", None, 0, 10)
+
+
+def test_gates_run_through_the_service_are_reported_and_recorded(
+    service: ControlService, client: TestClient, tokens: dict[str, str]
+) -> None:
+    from moai_deploy.ledger.gate_store import GateStore
+
+    here = service.gates("staging", GateOptions(advisory=True))
+    there = client.post(
+        "/api/v1/gates", json={"environment": "staging"}, headers=bearer(tokens["deployer"])
+    ).json()
+    assert here["passed"] is True and there["passed"] is True  # every gate here is disabled
+    assert isinstance(here["run_id"], int) and there["run_id"] == here["run_id"] + 1
+    assert (Path(here["reports"]) / "gates.json").is_file()
+    runs = GateStore(service.project().ledger).list_runs(service.service_name())
+    assert sorted(r.run_id for r in runs) == [here["run_id"], there["run_id"]]
