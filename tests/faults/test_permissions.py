@@ -143,6 +143,8 @@ def test_router_api_and_metrics_answer_only_the_owner(
     owner_only, public = _router_urls(process)
     sockets = [str(SupervisorDaemon(project.layout.supervisor).socket)]
     sockets += [str(s) for s in process.root.glob("admin-*.sock")]  # HAProxy's runtime APIs
+    assert all(Path(s).exists() for s in sockets)
+    assert len(sockets) >= (1 if isinstance(process, TraefikProcess) else 2), sockets
 
     # Every folder on the way passable: only the files' and sockets' own modes and the
     # routers' credentials keep uid nobody out.
