@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from moai_deploy.cli import output
-from moai_deploy.cli.common import DEFAULT_SPEC, open_project
+from moai_deploy.cli.common import DEFAULT_SPEC, local_service
 from moai_deploy.errors import ReleaseFailedError
 
 if TYPE_CHECKING:
@@ -67,16 +67,12 @@ def show_status(spec: Path, environment: str | None, as_json: bool) -> None:
     if fast is not None:
         _show(*fast, as_json)
         return
-    from moai_deploy.pipeline.status import environment_status
     from moai_deploy.pipeline.status_fast import remember
 
-    with open_project(spec) as project:
-        names = [environment] if environment else list(project.loaded.spec.environments)
-        for name in names:
-            project.environment(name)
-        statuses = [environment_status(project, name) for name in names]
-        remember(project)
-        _show(statuses, project.layout, as_json)
+    with local_service(spec) as service:  # the full path: the service layer's status
+        statuses = service.status_views(environment)
+        remember(service.project())
+        _show(statuses, service.project().layout, as_json)
 
 
 def _show(statuses: list[EnvironmentStatus], layout: StateLayout, as_json: bool) -> None:

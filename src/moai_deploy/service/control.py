@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from moai_deploy.gates.runner import Progress
     from moai_deploy.ledger.tokens import Role, TokenRecord
     from moai_deploy.pipeline.operations import DeployOptions
+    from moai_deploy.pipeline.status_view import EnvironmentStatus
     from moai_deploy.service.logs import LogQuery
 
 ReporterFactory = Callable[[Project], Reporter]
@@ -163,11 +164,19 @@ class ControlService:
         finally:
             lock.release()
 
-    def _read_status(self, environment: str) -> dict[str, Any]:
+    def status_views(self, environment: str | None) -> list[EnvironmentStatus]:
+        """The live status of one (or every) environment as objects, for the CLI's tables
+        (`environment()` is the same as data, shared by a server's readers)."""
         from moai_deploy.pipeline.status import environment_status
 
+        names = [environment] if environment is not None else self.environment_names()
+        for name in names:
+            self.check_environment(name)
+        return [environment_status(self.project(), name) for name in names]
+
+    def _read_status(self, environment: str) -> dict[str, Any]:
         project = self.project()
-        data = environment_status(project, environment).to_dict()
+        data = self.status_views(environment)[0].to_dict()
         rule = project.environment(environment).approvals
         data["approvals"] = rule.model_dump(mode="json") if rule else None
         data["strategy"] = project.environment(environment).strategy.type
