@@ -49,6 +49,21 @@ def disk_usage(root: Path) -> dict[str, int]:
     return parts
 
 
+def _largest(root: Path, count: int = 8) -> None:
+    """The biggest files on disk (what a growing part is made of)."""
+    sizes = []
+    for path in root.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                sizes.append((path.lstat().st_blocks * 512, path.relative_to(root)))
+        except OSError:
+            continue
+    print(
+        "largest files: "
+        + ", ".join(f"{p} {b / MB:.1f} MB" for b, p in sorted(sizes)[-count:][::-1])
+    )
+
+
 def _commit(project_dir: Path, number: int) -> None:
     (project_dir / "SOAK").write_text(f"{number}\n")
     for args in (["add", "SOAK"], ["commit", "-qm", f"soak release {number}"]):
@@ -106,6 +121,7 @@ def soak(releases: int, concurrency: int, router: str | None) -> int:
                 )
                 sys.stdout.flush()
         finally:
+            _largest(state)
             project = reopen(project_dir)
             try:
                 operations.down(project, ENVIRONMENT)

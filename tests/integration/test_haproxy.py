@@ -351,3 +351,39 @@ def test_an_unsupervised_haproxy_of_an_older_version_is_seen_and_stopped(tmp_pat
         if old.poll() is None:
             old.kill()
             old.wait()
+
+
+def test_the_request_log_stays_bounded_over_many_rotations(
+    tmp_path: Path, backends: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # HAProxy's first log line clears O_APPEND on its stdout (fcntl F_SETFL O_NONBLOCK); the
+    # watchdog puts it back and the offset to 0 when it empties the file, else HAProxy wrote
+    # on at its old offset and every rotation copied a bigger, mostly-zero file.
+    import moai_deploy.traffic.haproxy.process as process_module
+
+    bound = 16 * 1024
+    monkeypatch.setattr(process_module, "MAX_LOG_BYTES", bound)
+    process = HaproxyProcess(tmp_path / "haproxy", {"production": free_port()})
+    a, b = backends
+    log, rotated = process.access_log, process.access_log.with_name("access.log.1")
+    try:
+        process.ensure_running()
+        router = HaproxyRouter(process)
+        routing = weights(a, 100, b, 0)
+        router.set_weights(routing)
+        router.verify(routing)
+        backups: set[int] = set()  # inode numbers: each rotation makes a new backup file
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=process.entrypoint_url("production"), timeout=10) as client:
+            while len(backups) < 4 and time.monotonic() < deadline:
+                for _ in range(100):
+                    assert client.get("/").status_code == 200
+                if rotated.exists():
+                    backups.add(rotated.stat().st_ino)
+                    # Written on from the start after each emptying: no hole, no zeros.
+                    assert b"\0" not in log.read_bytes(), f"a hole of {log.stat().st_size} B"
+        assert len(backups) >= 4, f"{len(backups)} rotations in 60 s"
+        assert b"\0" not in rotated.read_bytes()
+        assert (log.stat().st_mode & 0o077) == 0 and (rotated.stat().st_mode & 0o077) == 0
+    finally:
+        process.stop()

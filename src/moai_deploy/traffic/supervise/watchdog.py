@@ -8,6 +8,7 @@ the kernel, not this loop, moves traffic to the standby when the active router d
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -43,6 +44,14 @@ class Watchdog:
         self.backoff = 0.0
         self.next_spawn = 0.0
         self.last_rotate = 0.0
+        # The routers' stdout: ONE open file description that every generation shares and
+        # the watchdog keeps, so that after a copy-and-truncate rotation it can put the
+        # shared offset back to 0 and O_APPEND back on (HAProxy's first log line runs
+        # fcntl(F_SETFL, O_NONBLOCK), which clears O_APPEND: without this, it wrote on at
+        # its old offset after the truncation, and each rotation copied a growing sparse
+        # file: 23 MB of backup after 30 releases, without bound).
+        self.stdout_fd: int | None = None
+        self.stdout_path = ""
         self.retired_at: dict[int, float] = {}  # pid -> when it was asked to stop
 
     # -- the loop ------------------------------------------------------------------------
@@ -87,14 +96,26 @@ class Watchdog:
         self.backoff = min(MAX_BACKOFF, max(0.1, self.backoff * 2))
         self.next_spawn = time.monotonic() + self.backoff
 
+    def _stdout(self) -> int | None:
+        """The shared descriptor of the routers' stdout file (None: the watchdog's own)."""
+        if self.program.stdout != self.stdout_path:
+            if self.stdout_fd is not None:
+                os.close(self.stdout_fd)
+            self.stdout_fd, self.stdout_path = None, self.program.stdout
+        if self.stdout_fd is None and self.stdout_path:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            self.stdout_fd = os.open(self.stdout_path, flags, 0o600)
+        return self.stdout_fd
+
     def _spawn(self) -> None:
+        out = self._stdout()
         opened = [
             sockets.listen(spec.host, spec.port, shared=spec.shared) for spec in self.program.listen
         ]
         try:
             pid = os.fork()
             if pid == 0:  # child: only async-signal-safe work until exec
-                self._exec_router([s.fileno() for s in opened])
+                self._exec_router([s.fileno() for s in opened], out)
             ports = {
                 spec.name: sock.getsockname()[1]
                 for spec, sock in zip(self.program.listen, opened, strict=True)
@@ -108,16 +129,14 @@ class Watchdog:
         self.report.error = ""
         self._write()
 
-    def _exec_router(self, fds: list[int]) -> None:
+    def _exec_router(self, fds: list[int], out: int | None) -> None:
         try:
+            if out is not None:  # first: the listeners' targets 3..n may reuse its number
+                os.dup2(out, 1)  # the shared description, inheritable as fd 1
             high = [os.dup(fd) for fd in fds]  # out of the way of the targets 3..n
             for index, fd in enumerate(high):
                 os.dup2(fd, _FIRST_FD + index, inheritable=True)
             os.closerange(_FIRST_FD + len(fds), 1024)
-            if self.program.stdout:
-                out = os.open(self.program.stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.dup2(out, 1)
-                os.close(out)
             env = dict(self.program.env)
             env["LISTEN_FDS"] = str(len(fds))
             env["LISTEN_FDNAMES"] = ":".join(spec.name for spec in self.program.listen)
@@ -201,12 +220,16 @@ class Watchdog:
         for name in self.program.log_files:
             path = Path(name)
             with contextlib.suppress(OSError):
-                if path.stat().st_size > self.program.max_log_bytes:
+                info = path.stat()
+                # Bytes held, not the offset of the last one: a writer that lost O_APPEND
+                # (an adopted router of a dead watchdog) leaves a hole at the start.
+                if min(info.st_size, info.st_blocks * 512) > self.program.max_log_bytes:
                     backup = path.with_name(path.name + ".1")  # one backup: 2x the bound
                     if reopen:
                         path.replace(backup)
-                    else:  # writers append: after the truncation they go on at 0
-                        _copy_and_truncate(path, backup)
+                    else:  # the routers' stdout: copied aside, emptied, written on from 0
+                        shared = self.stdout_fd if name == self.stdout_path else None
+                        _copy_and_truncate(path, backup, shared)
                     rotated = True
         if rotated and reopen:  # routers reopen their log files (Traefik: SIGUSR1)
             for gen in self.report.generations:
@@ -253,15 +276,40 @@ class Watchdog:
         os.replace(tmp, self.state_file)
 
 
-def _copy_and_truncate(path: Path, backup: Path) -> None:
-    """Copy `path` to `backup` (0600), then empty it (lines appended in between are lost)."""
+def _copy_and_truncate(path: Path, backup: Path, shared: int | None = None) -> None:
+    """Copy `path` to `backup` (0600), then empty it (lines appended in between are lost).
+    `shared`: the writers' open file description, which gets O_APPEND back and offset 0 so
+    they go on at the start of the emptied file rather than at their old offset."""
+    if shared is not None:
+        flags = fcntl.fcntl(shared, fcntl.F_GETFL)
+        fcntl.fcntl(shared, fcntl.F_SETFL, flags | os.O_APPEND)
     tmp = backup.with_name(f".{backup.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-        while chunk := src.read(1 << 20):
-            out.write(chunk)
+        for start, end in _data_ranges(src.fileno()):  # the lines, not a hole's zeros
+            src.seek(start)
+            left = end - start
+            while left > 0 and (chunk := src.read(min(left, 1 << 20))):
+                out.write(chunk)
+                left -= len(chunk)
     os.replace(tmp, backup)
     os.truncate(path, 0)
+    if shared is not None:
+        os.lseek(shared, 0, os.SEEK_SET)
+
+
+def _data_ranges(fd: int) -> list[tuple[int, int]]:
+    """The (start, end) offsets of a file's data, holes left out."""
+    ranges: list[tuple[int, int]] = []
+    position = 0
+    while True:
+        try:
+            start = os.lseek(fd, position, os.SEEK_DATA)
+        except OSError:  # ENXIO: no data after `position`
+            return ranges
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        ranges.append((start, end))
+        position = end
 
 
 def _alive(pid: int) -> bool:
