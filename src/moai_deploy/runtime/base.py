@@ -9,6 +9,7 @@ engine, the strategies, analysis and `pipeline/` only see this module.
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -225,9 +226,40 @@ class Runtime(Protocol):
         ...
 
 
+_LOWEST_PORT = 10000
+_handed_out: set[int] = set()  # by this process: never the same port twice
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel's range of local ports for outgoing connections begins."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago on `host` (the OS picks it)."""
+    """A port that was free a moment ago on `host`, below the kernel's ephemeral range when
+    there is room: a port the OS hands out for `bind(0)` comes from the range every outgoing
+    connection (a health check, a client) takes its local port from, so between our choice
+    and the bind of the instance or router it is meant for it may be gone."""
+    high = _ephemeral_start()
+    for _ in range(64 if high - _LOWEST_PORT >= 1000 else 0):
+        port = random.randrange(_LOWEST_PORT, high)  # noqa: S311 - not a secret
+        if port not in _handed_out and _bindable(host, port):
+            _handed_out.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+    _handed_out.add(chosen)
+    return chosen
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
