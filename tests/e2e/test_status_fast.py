@@ -15,6 +15,8 @@ import pytest
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status_fast import FACTS_FILE
+from moai_deploy.runtime.base import InstanceState
+from moai_deploy.runtime.local.daemon import wait_until
 
 from .conftest import ENV, ROUTERS
 
@@ -55,6 +57,13 @@ def test_light_status_shows_what_the_full_path_shows(project_dir: Path, router: 
     project = Project.open(project_dir / "moai-deploy.yaml")
     try:
         operations.deploy(project, ENV, "v1")
+        # Compare the paths on a steady state: supervisord says STARTING for an instance's
+        # first second (startsecs), so two runs astride it differ in the state column.
+        instances = project.runtime_for(ENV).list
+        assert wait_until(
+            lambda: all(i.state is InstanceState.RUNNING for i in instances(project.service, ENV)),
+            10,
+        )
     finally:
         project.close()
     facts = project_dir / ".moai-deploy" / FACTS_FILE

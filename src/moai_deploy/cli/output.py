@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # the ledger and the pipeline load only when a command runs
-    from moai_deploy.pipeline.status import EnvironmentStatus
+    pass
 
 console = Console()
 err_console = Console(stderr=True)
@@ -162,32 +162,38 @@ def _time(value: Any) -> str:
     return str(value.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def status_table(status: EnvironmentStatus) -> RenderableType:
-    live = status.live
-    head = f"{status.environment}  {status.url}  live: "
-    head += f"{live.version} (release #{live.id})" if live else "nothing"
-    if status.weights:
-        head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status.weights.items())
-    if status.router_down:
+def status_table(status: Mapping[str, Any]) -> RenderableType:
+    """One environment's status as `EnvironmentStatus.to_dict` (and the API) gives it: the
+    local CLI and the remote one print the same."""
+    live = status.get("live")
+    head = f"{status['environment']}  {status['url']}  live: "
+    head += f"{live['version']} (release #{live['id']})" if live else "nothing"
+    if status.get("weights"):
+        head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status["weights"].items())
+    if status.get("router") == "down":
         head += "  router: DOWN (not serving)"
-    elif status.router_note:
-        head += f"  router: {status.router_note}"
+    elif status.get("router_note"):
+        head += f"  router: {status['router_note']}"
     table = Table(title=head, title_justify="left")
     for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
         table.add_column(column)
-    for view in status.instances:
-        s = view.status
-        ready = "[green]yes[/]" if view.ready else "[red]no[/]"
-        state = s.state.value if s.state.value != "crashed" else "[red]crashed[/]"
-        table.add_row(s.name, s.version, str(s.pid or "-"), str(s.port), state, ready, s.detail)
+    for i in status.get("instances", []):
+        ready = "[green]yes[/]" if i["ready"] else "[red]no[/]"
+        state = "[red]crashed[/]" if i["state"] == "crashed" else str(i["state"])
+        table.add_row(
+            i["name"], i["version"], str(i.get("pid") or "-"), str(i.get("port")), state, ready,
+            i.get("detail") or "",
+        )  # fmt: skip
     lines = []
-    for release in status.unfinished:
-        lines.append(f"unfinished: release #{release.id} {release.version} ({release.status})")
-        if status.stopped_at:
-            lines.append(f"  at {status.stopped_at}")
-        if status.paused:
-            lines.append(f"  paused: {status.paused}")
-            lines.append(f"  continue: {status.continue_with}")
+    for release in status.get("unfinished", []):
+        lines.append(
+            f"unfinished: release #{release['id']} {release['version']} ({release['status']})"
+        )
+        if status.get("stopped_at"):
+            lines.append(f"  at {status['stopped_at']}")
+        if status.get("paused"):
+            lines.append(f"  paused: {status['paused']}")
+            lines.append(f"  continue: {status.get('continue_with')}")
     return Group(table, *(Text(line) for line in lines))
 
 

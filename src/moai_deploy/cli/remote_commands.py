@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from rich.table import Table
-
 from moai_deploy.cli.common import REMOTE
-from moai_deploy.cli.output import audit_table, console, print_json, releases_table
+from moai_deploy.cli.output import audit_table, console, print_json, releases_table, status_table
 from moai_deploy.cli.remote import RemoteControl, connect
 from moai_deploy.errors import ReleaseFailedError
 
@@ -171,7 +169,7 @@ def status(environment: str | None, as_json: bool) -> None:
             print_json(statuses)
         else:
             for item in statuses:
-                console.print(_status_table(item))
+                console.print(status_table(item))
         down = [s["environment"] for s in statuses if s.get("router") == "down"]
         if down:
             raise ReleaseFailedError(f"the router is down: {', '.join(down)} not served (exit 1)")
@@ -184,28 +182,6 @@ def history(environment: str | None, limit: int, as_json: bool) -> None:
             print_json(releases)
             return
         console.print(releases_table(releases, f"releases on {REMOTE.url}"))
-
-
-def _status_table(status: dict[str, Any]) -> Table:
-    live = status.get("live")
-    head = f"{status['environment']}  {status['url']}  live: "
-    head += f"{live['version']} (release #{live['id']})" if live else "nothing"
-    if status.get("weights"):
-        head += "  weights: " + ", ".join(f"{k}={v}%" for k, v in status["weights"].items())
-    for release in status.get("unfinished", []):
-        head += f"\nunfinished: release #{release['id']} {release['version']} ({release['status']})"
-    if status.get("paused"):
-        head += f"\n  paused: {status['paused']}\n  continue: {status.get('continue_with')}"
-    table = Table(title=head, title_justify="left")
-    for column in ("instance", "version", "pid", "port", "state", "ready", "detail"):
-        table.add_column(column)
-    for i in status.get("instances", []):
-        ready = "[green]yes[/]" if i["ready"] else "[red]no[/]"
-        table.add_row(
-            i["name"], i["version"], str(i.get("pid") or "-"), str(i["port"]), i["state"], ready,
-            i.get("detail") or "",
-        )  # fmt: skip
-    return table
 
 
 def audit(environment: str | None, limit: int, as_json: bool) -> None:

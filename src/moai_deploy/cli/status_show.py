@@ -80,7 +80,7 @@ def _show(statuses: list[EnvironmentStatus], layout: StateLayout, as_json: bool)
         output.print_json([s.to_dict() for s in statuses])
     else:
         for item in statuses:
-            output.console.print(output.status_table(item))
+            output.console.print(output.status_table(item.to_dict()))
     down = [s.environment for s in statuses if s.router_down]
     if down:
         raise ReleaseFailedError(

@@ -281,6 +281,11 @@ def test_gates_logs_and_events_through_the_server(
     here = cli("logs", "staging", "--release", "7", "--lines", "1", cwd=spec_path.parent)
     assert here.stdout == logs.stdout  # the same service call, here and there
 
+    status = _remote(server, viewer, "status", "staging")
+    local_status = cli("status", "staging", cwd=spec_path.parent)
+    assert status.returncode == local_status.returncode == 0, status.stderr
+    assert status.stdout == local_status.stdout  # one table for both (the same dict)
+
     events = _remote(server, viewer, "events", "--json")
     local = cli("events", "--json", cwd=spec_path.parent)
     assert events.returncode == 0 and json.loads(events.stdout) == json.loads(local.stdout)
