@@ -25,7 +25,7 @@ from moai_deploy.cli.demo import find_example, prepare_workspace
 from moai_deploy.errors import ReleaseFailedError
 from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import operations
-from moai_deploy.runtime.base import InstanceState, free_port
+from moai_deploy.runtime.base import free_port
 
 from .conftest import ENV, Recorder, edit_spec, make_v2, reopen
 
@@ -62,7 +62,7 @@ class _Targets:
             running = [
                 i
                 for i in project.runtime_for(ENV).list(project.service, ENV)
-                if i.state is InstanceState.RUNNING
+                if i.state.alive  # STARTING too: supervisord's first second
             ]
         finally:
             project.close()

@@ -16,7 +16,6 @@ from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.pipeline.status import environment_status
-from moai_deploy.runtime.base import InstanceState
 
 from .conftest import (
     ENV,
@@ -57,7 +56,7 @@ def test_first_deploy_serves_through_the_router_and_is_recorded(project: Project
     status = environment_status(project, ENV)
     assert status.live is not None and status.live.id == release.id
     assert len(status.instances) == 2
-    assert all(v.ready and v.status.state is InstanceState.RUNNING for v in status.instances)
+    assert all(v.ready and v.status.state.alive for v in status.instances)  # STARTING: 1st s
     assert all(v.status.version == "v1" and v.status.pid for v in status.instances)
     steps = project.ledger.steps(release.id)
     kinds = [s.kind for s in steps]
