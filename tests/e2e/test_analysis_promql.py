@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from moai_deploy.cli.demo import find_example, prepare_workspace
-from moai_deploy.errors import ReleaseFailedError
+from moai_deploy.errors import ReleaseFailedError, SpecError
 from moai_deploy.observe.load import start_load_in_background
 from moai_deploy.pipeline import operations
 from moai_deploy.runtime.base import free_port
@@ -81,7 +81,10 @@ class _Targets:
 
     def _loop(self) -> None:
         while not self._stop.wait(0.3):
-            self.write()
+            try:
+                self.write()
+            except SpecError:  # the spec being rewritten by the test: read it next time
+                continue
 
     def __enter__(self) -> _Targets:
         self._thread.start()

@@ -7,6 +7,7 @@ every request's outcome. Everything it starts it stops; the scratch folder is re
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
@@ -83,7 +84,13 @@ def edit_environment(project: Path, environment: str, **changes: object) -> None
     spec_path = project / "moai-deploy.yaml"
     data = yaml.load(spec_path)
     data["environments"][environment].update(changes)
-    yaml.dump(data, spec_path)
+    # Replaced whole, never truncated then written: a deployer or a test's helper thread
+    # reading the spec meanwhile sees the old or the new file, not an empty one.
+    text = io.StringIO()
+    yaml.dump(data, text)
+    partial = spec_path.with_name(f".{spec_path.name}.tmp")
+    partial.write_text(text.getvalue())
+    partial.replace(spec_path)
     _git(project, "commit", "-q", "--allow-empty", "-am", f"spec: {environment} changed")
 
 
