@@ -98,6 +98,21 @@ class StateLayout:
             gitignore.write_text("*\n")
 
 
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically, readable by its owner only: written 0600 under
+    a temporary name that matches no glob of ours (`.NAME.tmp`), flushed to disk, renamed, so
+    a reader (supervisord's reloadConfig, HAProxy, Prometheus, a deployer) sees the old file
+    or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)  # O_CREAT's mode does not apply to a leftover file
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def private_file(path: Path) -> Path:
     """Create `path` (empty) as 0600 if missing, or narrow an existing one to 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)

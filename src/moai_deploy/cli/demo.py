@@ -25,6 +25,7 @@ from moai_deploy.cli.output import RichReporter, console, releases_table
 from moai_deploy.errors import BadInputError, MoaiError
 from moai_deploy.observe.load import LoadReport, start_load_in_background
 from moai_deploy.observe.summary import render_summary
+from moai_deploy.paths import write_private
 from moai_deploy.pipeline import operations
 from moai_deploy.pipeline.project import Project
 from moai_deploy.runtime.base import free_port
@@ -88,9 +89,7 @@ def edit_environment(project: Path, environment: str, **changes: object) -> None
     # reading the spec meanwhile sees the old or the new file, not an empty one.
     text = io.StringIO()
     yaml.dump(data, text)
-    partial = spec_path.with_name(f".{spec_path.name}.tmp")
-    partial.write_text(text.getvalue())
-    partial.replace(spec_path)
+    write_private(spec_path, text.getvalue())
     _git(project, "commit", "-q", "--allow-empty", "-am", f"spec: {environment} changed")
 
 

@@ -5,25 +5,21 @@ itself (inotify)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from moai_deploy import paths
 from moai_deploy.runtime.base import InstanceStatus
 
 ROUTER_TARGETS = "router-{environment}.json"  # one router per environment
 
 
 def write_private(path: Path, text: str) -> None:
-    """Replace `path` atomically with `text`, readable by the owner only."""
+    """`paths.write_private`, its folder created (0700) first."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.replace(path)
+    paths.write_private(path, text)
 
 
 def instance_entries(instances: Iterable[InstanceStatus]) -> list[dict[str, Any]]:

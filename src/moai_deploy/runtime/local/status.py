@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moai_deploy.paths import write_private
 from moai_deploy.runtime.base import InstanceState, InstanceStatus
 from moai_deploy.runtime.local.process import InstanceSpec
 
@@ -46,8 +46,8 @@ class InstanceFiles:
     def write(self, conf_text: str, spec_data: dict[str, Any]) -> None:
         """Write the spec, then the conf (which makes the instance visible to supervisord)."""
         self.spawn_log.unlink(missing_ok=True)
-        _write_private(self.spec, json.dumps(spec_data))
-        _write_private(self.conf, conf_text)
+        write_private(self.spec, json.dumps(spec_data))
+        write_private(self.conf, conf_text)
 
     @property
     def pid_file(self) -> Path:  # "pid starttime", written by launch.py before it execs
@@ -83,17 +83,6 @@ class InstanceFiles:
             return len(log.get("times", [])), bool(log.get("gave_up"))
         except (OSError, ValueError, AttributeError):
             return 0, False
-
-
-def _write_private(path: Path, text: str) -> None:
-    # Created 0600 from the start, then renamed: a concurrent reloadConfig never reads half a
-    # file, and the temp name does not match the `programs/*.conf` include glob.
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a leftover file
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    tmp.replace(path)
 
 
 def spec_data(

@@ -16,7 +16,7 @@ import signal
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from moai_deploy.paths import exclusive_lock, private_file
+from moai_deploy.paths import exclusive_lock, private_file, write_private
 from moai_deploy.traffic.base import Routing, TrafficError
 from moai_deploy.traffic.credentials import PASSWORD_FILE, owner_credentials
 from moai_deploy.traffic.haproxy.config import (
@@ -36,7 +36,6 @@ from moai_deploy.traffic.haproxy.config import (
 from moai_deploy.traffic.haproxy.program import (
     check_config,
     find_haproxy_binary,
-    private_write,
     stop_unsupervised,
     unsupervised_pid,
 )
@@ -201,9 +200,9 @@ class HaproxyProcess:
             if routing is None:
                 path.unlink(missing_ok=True)
             else:
-                private_write(path, routing_to_json(routing))
+                write_private(path, routing_to_json(routing))
             assignments = {**self.assignments(), entrypoint: slots}
-            private_write(self._slots_file, json.dumps(assignments, indent=2, sort_keys=True))
+            write_private(self._slots_file, json.dumps(assignments, indent=2, sort_keys=True))
             self._write_config()
 
     # -- internals -------------------------------------------------------------------
@@ -221,8 +220,8 @@ class HaproxyProcess:
     def _write_config(self) -> None:
         routings, assignments = self.saved_routings(), self.assignments()
         settings = self._full_settings()
-        private_write(self.root / VERSIONS_MAP, render_map(settings, routings, assignments))
-        private_write(self.config_file, render(settings, routings, assignments))
+        write_private(self.root / VERSIONS_MAP, render_map(settings, routings, assignments))
+        write_private(self.config_file, render(settings, routings, assignments))
 
     def _metrics_port(self) -> int:
         return stable_port(self.root / "metrics.port", self.supervisor.own_ports())

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from moai_deploy.paths import write_private
 from moai_deploy.traffic.base import TrafficError
 from moai_deploy.traffic.supervise.client import pid_alive
 
@@ -27,22 +28,11 @@ def find_haproxy_binary() -> Path:
     )
 
 
-def private_write(path: Path, text: str) -> None:
-    """Write `path` atomically, readable by its owner only."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def check_config(binary: Path, root: Path, text: str) -> None:
     """`haproxy -c` on `text` (the configuration as it will run, binds as addresses: the
     check has no descriptors); TrafficError with HAProxy's words if it rejects it."""
     check_file = root / ".haproxy-check.cfg"
-    private_write(check_file, text)
+    write_private(check_file, text)
     try:
         check = subprocess.run(  # nosec B603: argv list, our own file
             [str(binary), "-c", "-f", str(check_file)],
