@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from moai_deploy.errors import BadInputError, LockedError
@@ -77,13 +77,16 @@ def parse_role(text: str) -> Role:
 
 
 _TOKENS = ApiTokenRow.__table__
-_LIVE_COLUMNS = ("id", "name", "role", "environment", "created_at", "created_by", "last_used_at")
+_LIVE_COLUMNS = (
+    "id", "name", "role", "environment", "created_at", "created_by", "revoked_at", "last_used_at"
+)  # fmt: skip
 _BY_HASH = select(*(_TOKENS.c[name] for name in _LIVE_COLUMNS)).where(
     _TOKENS.c.revoked_at.is_(None)
 )
 
 
-def _record(row: ApiTokenRow) -> TokenRecord:
+def _record(row: ApiTokenRow | Row[Any]) -> TokenRecord:
+    """From an ORM row or a Core row of the same columns."""
     return TokenRecord(
         id=row.id,
         name=row.name,
@@ -142,18 +145,7 @@ class TokenStore:
         query = _BY_HASH.where(_TOKENS.c.token_hash == hash_token(token))
         with self.ledger.read_connection() as connection:
             row = connection.execute(query).first()
-        if row is None:
-            return None
-        return TokenRecord(
-            id=row.id,
-            name=row.name,
-            role=Role(row.role),
-            environment=row.environment,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            revoked_at=None,
-            last_used_at=row.last_used_at,
-        )
+        return _record(row) if row is not None else None
 
     def get(self, name: str) -> TokenRecord | None:
         """The token named `name` (revoked or not), or None."""
